@@ -1,0 +1,1 @@
+"""PynamoDB models and the few queries each use case needs."""
