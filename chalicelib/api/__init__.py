@@ -1,0 +1,12 @@
+"""HTTP blueprints: parse and validate, call a service, map the result or error to JSON."""
+
+from __future__ import annotations
+
+from chalice import Chalice
+
+
+def register_blueprints(app: Chalice) -> None:
+    from chalicelib.api import audit, identity, system, tenants
+
+    for module in (system, tenants, identity, audit):
+        app.register_blueprint(module.bp)

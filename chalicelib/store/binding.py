@@ -6,7 +6,9 @@ logical key and are bound once the settings are loaded.
 
 from __future__ import annotations
 
+from pynamodb.connection import Connection
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.config import Settings
 from chalicelib.store.tables import TABLE_MODELS
@@ -27,3 +29,9 @@ def bind_models(settings: Settings) -> None:
         model.Meta.host = host
         for cls in _with_subclasses(model):
             cls._connection = None
+
+
+def transaction() -> TransactWrite:
+    """A PynamoDB write transaction against the bound tables' endpoint."""
+    model = TABLE_MODELS["entities"]
+    return TransactWrite(connection=Connection(region=model.Meta.region, host=model.Meta.host))
