@@ -60,19 +60,13 @@ class Settings(BaseModel):
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build and validate settings from ``environ`` (the process environment by default)."""
     env = os.environ if environ is None else environ
-    missing = [
-        spec.env_var for spec in (*TABLES, *BUCKETS, *QUEUES) if not env.get(spec.env_var, "").strip()
-    ]
+    missing = [spec.env_var for spec in (*TABLES, *BUCKETS, *QUEUES) if not env.get(spec.env_var, "").strip()]
     if not env.get("CLICKTOK_STAGE", "").strip():
         missing.insert(0, "CLICKTOK_STAGE")
     if missing:
         raise ConfigError(f"missing environment variable(s): {', '.join(missing)}")
     stage = env["CLICKTOK_STAGE"].strip()
-    raw = {
-        name: env[name].strip()
-        for name in _SCALAR_ENV_NAMES
-        if name in env and env[name].strip()
-    }
+    raw = {name: env[name].strip() for name in _SCALAR_ENV_NAMES if name in env and env[name].strip()}
     raw.setdefault("CLICKTOK_SECRETS_PREFIX", f"clicktok/{stage}/")
     try:
         return Settings.model_validate(

@@ -38,7 +38,9 @@ def redact(value: Any, key: str | None = None) -> Any:
 
 
 class RedactingFormatter(LambdaPowertoolsFormatter):
-    _STRUCTURAL_KEYS = frozenset({"level", "location", "timestamp", "service", "xray_trace_id", "sampling_rate"})
+    _STRUCTURAL_KEYS = frozenset(
+        {"level", "location", "timestamp", "service", "xray_trace_id", "sampling_rate"}
+    )
 
     def serialize(self, log: dict[str, Any]) -> str:
         cleaned = {

@@ -41,8 +41,16 @@ BUCKETS: tuple[BucketSpec, ...] = (BucketSpec("media", "CLICKTOK_BUCKET_MEDIA"),
 
 # Visibility timeouts are six times the consumer's timeout, as AWS advises for SQS event sources.
 QUEUES: tuple[QueueSpec, ...] = (
-    QueueSpec("sync", "CLICKTOK_QUEUE_SYNC_URL", visibility_timeout_seconds=5400, max_receive_count=5, batch_size=1),
-    QueueSpec("render", "CLICKTOK_QUEUE_RENDER_URL", visibility_timeout_seconds=5400, max_receive_count=3, batch_size=1),
+    QueueSpec(
+        "sync", "CLICKTOK_QUEUE_SYNC_URL", visibility_timeout_seconds=5400, max_receive_count=5, batch_size=1
+    ),
+    QueueSpec(
+        "render",
+        "CLICKTOK_QUEUE_RENDER_URL",
+        visibility_timeout_seconds=5400,
+        max_receive_count=3,
+        batch_size=1,
+    ),
 )
 
 APP_NAME = "clicktok"

@@ -73,7 +73,8 @@ class Api:
         body = raw if raw is not None else (json.dumps(json_body).encode() if json_body is not None else b"")
         response = self._client.http.request(method, path, headers=sent, body=body)
         text = response.body.decode() if response.body else ""
-        return Answer(response.status_code, dict(response.headers), json.loads(text) if text else None)
+        headers = {name.lower(): value for name, value in response.headers.items()}
+        return Answer(response.status_code, headers, json.loads(text) if text else None)
 
     def get(self, path: str, **kwargs: Any) -> Answer:
         return self.call("GET", path, **kwargs)
@@ -112,8 +113,14 @@ def operator_key(cloud: Any) -> str:
 @pytest.fixture
 def make_tenant(api: Api, operator_key: str) -> Any:
     def make(name: str = "Acme Shop") -> Tenant:
-        answer = api.post("/tenants", key=operator_key, json_body={"name": name, "owner_email": f"owner@{name[:4].lower()}.test"})
+        answer = api.post(
+            "/tenants",
+            key=operator_key,
+            json_body={"name": name, "owner_email": f"owner@{name[:4].lower()}.test"},
+        )
         assert answer.status == 201, answer.body
-        return Tenant(answer.body["tenant_id"], answer.body["owner"]["user_id"], answer.body["owner"]["api_key"])
+        return Tenant(
+            answer.body["tenant_id"], answer.body["owner"]["user_id"], answer.body["owner"]["api_key"]
+        )
 
     return make

@@ -24,7 +24,9 @@ class AuditQuery(PageQuery):
     actor: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
         default=None, description="only this user id"
     )
-    since: AwareDatetime | None = Field(default=None, description="ISO 8601 time with offset; events at or after it")
+    since: AwareDatetime | None = Field(
+        default=None, description="ISO 8601 time with offset; events at or after it"
+    )
 
 
 class AuditEvent(BaseModel):

@@ -13,8 +13,8 @@ from chalicelib.errors import AppError, BadRequest, Unprocessable
 
 # Errors about the shape of the input (missing, wrong type, unknown field) are 400; errors about
 # well-formed values that are not acceptable (an unknown role, an empty name) are 422.
-_SHAPE_ERRORS = ("missing", "extra_forbidden", "model_type", "dict_type", "list_type", "json_")
-_TYPE_SUFFIX = "_type"
+_SHAPE_ERRORS = ("missing", "extra_forbidden", "json_")
+_TYPE_SUFFIXES = ("_type", "_parsing")
 
 
 def request_id_of(request: Request | None) -> str:
@@ -51,7 +51,7 @@ def validation_error(exc: ValidationError, *, location: str) -> AppError:
     shape_problem = False
     for error in exc.errors(include_url=False, include_input=False):
         kind = error["type"]
-        if kind.startswith(_SHAPE_ERRORS) or kind.endswith(_TYPE_SUFFIX):
+        if kind.startswith(_SHAPE_ERRORS) or kind.endswith(_TYPE_SUFFIXES):
             shape_problem = True
         reason = "unknown field" if kind == "extra_forbidden" else error["msg"]
         details.append({"field": _field_name(error["loc"]), "in": location, "reason": reason, "type": kind})

@@ -80,7 +80,15 @@ def create_user(ctx: RequestContext) -> IssuedUser:
     return IssuedUser(user_id=issued.user_id, api_key=issued.api_key)
 
 
-@route(bp, "/users", "GET", summary="The users of the caller's tenant", role=Role.ADMIN, query=PageQuery, response=UserPage)
+@route(
+    bp,
+    "/users",
+    "GET",
+    summary="The users of the caller's tenant",
+    role=Role.ADMIN,
+    query=PageQuery,
+    response=UserPage,
+)
 def list_users(ctx: RequestContext) -> UserPage:
     query: PageQuery = ctx.query
     page = accounts.list_users(ctx.caller, limit=query.limit, cursor=query.cursor)

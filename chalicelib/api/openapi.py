@@ -82,7 +82,8 @@ def _document() -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for spec in ROUTES:
         parameters: list[dict[str, Any]] = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in spec.path_params
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in spec.path_params
         ]
         if spec.query is not None:
             query_schema = spec.query.model_json_schema(ref_template=_REF)
@@ -100,7 +101,9 @@ def _document() -> dict[str, Any]:
         responses: dict[str, Any] = {
             str(spec.status): {
                 "description": "Success",
-                **({"content": {"application/json": {"schema": ref(spec.response)}}} if spec.response else {}),
+                **(
+                    {"content": {"application/json": {"schema": ref(spec.response)}}} if spec.response else {}
+                ),
             }
         }
         for status in _error_statuses(spec):
@@ -111,14 +114,18 @@ def _document() -> dict[str, Any]:
         operation: dict[str, Any] = {
             "operationId": re.sub(r"[^a-z0-9]+", "_", f"{spec.method} {spec.path}".lower()).strip("_"),
             "summary": spec.summary,
-            "description": _role_text(spec) + (" Audited." if spec.method in MUTATING and spec.action else ""),
+            "description": _role_text(spec)
+            + (" Audited." if spec.method in MUTATING and spec.action else ""),
             "tags": [spec.tag],
             "parameters": parameters,
             "responses": responses,
             "security": [] if spec.role is None else [{"bearerAuth": []}],
         }
         if spec.body is not None:
-            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(spec.body)}}}
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": ref(spec.body)}},
+            }
         paths.setdefault(spec.path, {})[spec.method.lower()] = operation
     return {
         "openapi": "3.1.0",
@@ -130,7 +137,9 @@ def _document() -> dict[str, Any]:
         "paths": dict(sorted(paths.items())),
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "description": "ClickTok API key"}},
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "description": "ClickTok API key"}
+            },
         },
     }
 

@@ -129,7 +129,9 @@ def route(
     return register
 
 
-def _serve(bp: Blueprint, spec: RouteSpec, handler: Callable[..., Any], path_params: dict[str, str]) -> Response:
+def _serve(
+    bp: Blueprint, spec: RouteSpec, handler: Callable[..., Any], path_params: dict[str, str]
+) -> Response:
     request = bp.current_request
     context = request.context or {}
     ctx = RequestContext(

@@ -21,7 +21,9 @@ class Health(BaseModel):
     checks: dict[str, str]
 
 
-@route(bp, "/health", "GET", summary="Whether the API can reach its table and bucket", role=None, response=Health)
+@route(
+    bp, "/health", "GET", summary="Whether the API can reach its table and bucket", role=None, response=Health
+)
 def health(ctx: RequestContext) -> Reply:
     checks = run_checks()
     healthy = all(value == "ok" for value in checks.values())
@@ -29,6 +31,13 @@ def health(ctx: RequestContext) -> Reply:
     return Reply(body, 200 if healthy else 503)
 
 
-@route(bp, "/openapi.json", "GET", summary="This API as an OpenAPI 3.1 document", role=None, response=OpenApiDocument)
+@route(
+    bp,
+    "/openapi.json",
+    "GET",
+    summary="This API as an OpenAPI 3.1 document",
+    role=None,
+    response=OpenApiDocument,
+)
 def openapi(ctx: RequestContext) -> OpenApiDocument:
     return build_openapi()

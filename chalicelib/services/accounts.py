@@ -45,7 +45,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _new_member(tenant_id: str | None, email: str, role: Role, created_by: str | None) -> tuple[list, IssuedKey]:
+def _new_member(
+    tenant_id: str | None, email: str, role: Role, created_by: str | None
+) -> tuple[list, IssuedKey]:
     """The items of a new user with a fresh key, ready to be written in one transaction."""
     api_key = new_api_key()
     key_hash = hash_api_key(api_key)
@@ -104,7 +106,9 @@ def create_tenant(name: str, owner_email: str, actor: Principal | None = None) -
         name=name,
         created_at=_now(),
     )
-    member_items, owner = _new_member(tenant_id, owner_email.lower(), Role.OWNER, actor.user_id if actor else None)
+    member_items, owner = _new_member(
+        tenant_id, owner_email.lower(), Role.OWNER, actor.user_id if actor else None
+    )
     _write_new([tenant, *member_items], duplicate_message="tenant could not be created, try again")
     return NewTenant(tenant_id=tenant_id, name=name, owner=owner)
 

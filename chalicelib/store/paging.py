@@ -46,7 +46,9 @@ def decode_cursor(cursor: str | None, scope: Sequence[object]) -> dict[str, Any]
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
         key, fingerprint = data["k"], data["s"]
     except (ValueError, KeyError, TypeError, binascii.Error):
-        raise BadRequest("cursor is not valid", details=[{"field": "cursor", "reason": "malformed"}]) from None
+        raise BadRequest(
+            "cursor is not valid", details=[{"field": "cursor", "reason": "malformed"}]
+        ) from None
     if fingerprint != _fingerprint(scope) or not isinstance(key, dict):
         raise BadRequest(
             "cursor does not belong to this query",
