@@ -6,10 +6,13 @@ record, whatever field they hide in, so a careless ``logger.info(..., extra=...)
 
 from __future__ import annotations
 
+import os
 import re
+from contextlib import AbstractContextManager, nullcontext
+from functools import lru_cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 SERVICE = "clicktok"
@@ -51,4 +54,24 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
 
 logger = Logger(service=SERVICE, logger_formatter=RedactingFormatter())
 metrics = Metrics(namespace="ClickTok", service=SERVICE)
-tracer = Tracer(service=SERVICE)
+
+
+@lru_cache(maxsize=1)
+def _tracer() -> Any:
+    # The X-Ray SDK costs a quarter of a second to import: load it only in Lambda with tracing on.
+    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or os.environ.get(
+        "POWERTOOLS_TRACE_DISABLED", ""
+    ).lower() in (
+        "1",
+        "true",
+    ):
+        return None
+    from aws_lambda_powertools import Tracer
+
+    return Tracer(service=SERVICE)
+
+
+def trace_segment(name: str) -> AbstractContextManager[Any]:
+    """An X-Ray subsegment around a handler's work, or nothing where tracing is off."""
+    tracer = _tracer()
+    return nullcontext() if tracer is None or tracer.disabled else tracer.provider.in_subsegment(name)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -18,7 +17,7 @@ from chalice import Response
 from chalice.app import Request
 
 from chalicelib.api.errors import error_body, request_id_of
-from chalicelib.observability import logger, metrics, tracer
+from chalicelib.observability import logger, metrics, trace_segment
 
 _CHALICE_CODES = {
     400: "bad_request",
@@ -60,7 +59,7 @@ def http_middleware(event: Request, get_response: Callable[[Request], Response])
     logger.set_correlation_id(request_id)
     started = time.perf_counter()
     try:
-        with _segment("## http"):
+        with trace_segment("## http"):
             response = _normalize(get_response(event), request_id)
     finally:
         logger.remove_keys(["tenant_id", "user_id"])
@@ -89,7 +88,7 @@ def event_middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
     if request_id:
         logger.set_correlation_id(request_id)
     try:
-        with _segment("## event"):
+        with trace_segment("## event"):
             return get_response(event)
     except Exception:
         logger.exception("event handler failed")
@@ -97,7 +96,3 @@ def event_middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
         raise
     finally:
         metrics.flush_metrics()
-
-
-def _segment(name: str) -> AbstractContextManager[Any]:
-    return nullcontext() if tracer.disabled else tracer.provider.in_subsegment(name)

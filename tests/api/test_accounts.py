@@ -4,7 +4,9 @@ import pytest
 
 
 def test_operator_creates_a_tenant_whose_owner_key_works(api, operator_key):
-    created = api.post("/tenants", key=operator_key, json_body={"name": "Glow Beauty", "owner_email": "Ana@Glow.test"})
+    created = api.post(
+        "/tenants", key=operator_key, json_body={"name": "Glow Beauty", "owner_email": "Ana@Glow.test"}
+    )
     assert created.status == 201
     assert created.body["name"] == "Glow Beauty"
     owner = created.body["owner"]
@@ -34,7 +36,12 @@ def test_only_operators_create_tenants(api, make_tenant):
 
 @pytest.mark.parametrize(
     ("header", "reason"),
-    [(None, "missing"), ("Bearer ctk_" + "x" * 43, "unknown key"), ("Basic abc", "wrong scheme"), ("Bearer ", "empty")],
+    [
+        (None, "missing"),
+        ("Bearer ctk_" + "x" * 43, "unknown key"),
+        ("Basic abc", "wrong scheme"),
+        ("Bearer ", "empty"),
+    ],
 )
 def test_requests_without_a_valid_key_get_401(api, cloud, header, reason):
     headers = {"authorization": header} if header else {}
@@ -57,7 +64,9 @@ def test_roles_gate_what_each_user_may_do(api, make_tenant):
     tenant = make_tenant()
     keys = {}
     for role in ("admin", "editor", "viewer"):
-        answer = api.post("/users", key=tenant.owner_key, json_body={"email": f"{role}@acme.test", "role": role})
+        answer = api.post(
+            "/users", key=tenant.owner_key, json_body={"email": f"{role}@acme.test", "role": role}
+        )
         assert answer.status == 201, answer.body
         keys[role] = answer.body["api_key"]
 
@@ -92,7 +101,9 @@ def test_duplicate_email_in_a_tenant_conflicts(api, make_tenant):
 
 def test_deleting_a_user_revokes_their_key_at_once(api, make_tenant):
     tenant = make_tenant()
-    created = api.post("/users", key=tenant.owner_key, json_body={"email": "temp@acme.test", "role": "editor"}).body
+    created = api.post(
+        "/users", key=tenant.owner_key, json_body={"email": "temp@acme.test", "role": "editor"}
+    ).body
     assert api.get("/me", key=created["api_key"]).status == 200
     deleted = api.delete(f"/users/{created['user_id']}", key=tenant.owner_key)
     assert deleted.status == 204
@@ -105,7 +116,9 @@ def test_deleting_a_user_revokes_their_key_at_once(api, make_tenant):
 
 def test_users_cannot_delete_themselves_or_their_betters(api, make_tenant):
     tenant = make_tenant()
-    admin = api.post("/users", key=tenant.owner_key, json_body={"email": "ad@acme.test", "role": "admin"}).body
+    admin = api.post(
+        "/users", key=tenant.owner_key, json_body={"email": "ad@acme.test", "role": "admin"}
+    ).body
     assert api.delete(f"/users/{admin['user_id']}", key=admin["api_key"]).status == 409
     assert api.delete(f"/users/{tenant.owner_id}", key=admin["api_key"]).status == 403
     assert api.get("/me", key=tenant.owner_key).status == 200

@@ -6,7 +6,6 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-import boto3
 from botocore.config import Config
 
 from chalicelib.config import get_settings
@@ -16,6 +15,8 @@ _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect
 
 @cache
 def client(service: str) -> Any:
+    import boto3  # only paths that talk to AWS directly pay for importing boto3
+
     settings = get_settings()
     return boto3.session.Session().client(
         service,

@@ -1,0 +1,97 @@
+"""Every mutating request leaves an audit event; admins read them newest first."""
+
+from datetime import UTC, datetime, timedelta
+
+
+def test_mutations_are_audited_with_who_what_where_and_outcome(api, make_tenant, cloud):
+    tenant = make_tenant()
+    created = api.post("/users", key=tenant.owner_key, json_body={"email": "ed@acme.test", "role": "editor"})
+    api.post("/users", key=created.body["api_key"], json_body={"email": "no@acme.test", "role": "viewer"})
+    api.delete(f"/users/{created.body['user_id']}", key=tenant.owner_key)
+
+    events = api.get("/audit", key=tenant.owner_key).body["items"]
+    assert [(e["action"], e["outcome"]) for e in events] == [
+        ("user.delete", "success"),
+        ("user.create", "denied"),
+        ("user.create", "success"),
+    ]
+    delete, denied, create = events
+    assert create["actor"] == tenant.owner_id and create["actor_role"] == "owner"
+    assert create["target"] == created.body["user_id"]
+    assert create["status_code"] == 201
+    assert create["details"] == {"email": "ed@acme.test", "role": "editor"}
+    assert create["source_ip"] == "127.0.0.1"
+    assert create["request_id"]
+    assert denied["actor"] == created.body["user_id"] and denied["status_code"] == 403
+    assert delete["target"] == created.body["user_id"]
+    assert created.body["api_key"] not in str(events)
+
+
+def test_audit_events_expire_after_the_retention_period(api, make_tenant, cloud):
+    from chalicelib.integrations.aws.clients import client
+
+    tenant = make_tenant()
+    api.post("/api-keys/rotate", key=tenant.owner_key)
+    items = client("dynamodb").query(
+        TableName=cloud.table("audit"),
+        KeyConditionExpression="tenant_id = :t",
+        ExpressionAttributeValues={":t": {"S": tenant.tenant_id}},
+    )["Items"]
+    assert len(items) == 1
+    expires = datetime.fromtimestamp(int(items[0]["expires_at"]["N"]), UTC)
+    expected = datetime.now(UTC) + timedelta(days=cloud.audit_retention_days)
+    assert abs((expires - expected).total_seconds()) < 120
+
+
+def test_audit_filters_by_action_actor_and_time_and_pages(api, make_tenant):
+    tenant = make_tenant()
+    admin = api.post(
+        "/users", key=tenant.owner_key, json_body={"email": "ad@acme.test", "role": "admin"}
+    ).body
+    for n in range(4):
+        api.post("/users", key=admin["api_key"], json_body={"email": f"v{n}@acme.test", "role": "viewer"})
+    api.post("/api-keys/rotate", key=admin["api_key"])
+
+    by_admin = api.get(f"/audit?actor={admin['user_id']}", key=tenant.owner_key).body["items"]
+    assert [e["action"] for e in by_admin] == ["api_key.rotate"] + ["user.create"] * 4
+    creates = api.get("/audit?action=user.create", key=tenant.owner_key).body["items"]
+    assert len(creates) == 5
+    both = api.get(f"/audit?action=user.create&actor={admin['user_id']}", key=tenant.owner_key).body["items"]
+    assert len(both) == 4
+    future = (datetime.now(UTC) + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    assert api.get(f"/audit?since={future}", key=tenant.owner_key).body["items"] == []
+
+    pages, cursor, seen = 0, None, []
+    while True:
+        page = api.get(
+            "/audit?action=user.create&limit=2" + (f"&cursor={cursor}" if cursor else ""),
+            key=tenant.owner_key,
+        ).body
+        pages += 1
+        seen += [e["event_id"] for e in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert pages == 3 and len(set(seen)) == 5
+    assert seen == [e["event_id"] for e in creates]
+
+    mismatched = api.get(f"/audit?action=api_key.rotate&limit=1&cursor={cursor or 'x'}", key=tenant.owner_key)
+    assert mismatched.status == 400
+
+
+def test_audit_is_for_owners_and_admins(api, make_tenant):
+    tenant = make_tenant()
+    editor = api.post(
+        "/users", key=tenant.owner_key, json_body={"email": "e@acme.test", "role": "editor"}
+    ).body
+    assert api.get("/audit", key=editor["api_key"]).status == 403
+    assert api.get("/audit?since=yesterday", key=tenant.owner_key).status == 400
+
+
+def test_operator_actions_are_audited_on_the_platform(api, operator_key):
+    created = api.post("/tenants", key=operator_key, json_body={"name": "Zed"})
+    events = api.get("/audit", key=operator_key).body["items"]
+    assert events[0]["action"] == "tenant.create"
+    assert events[0]["target"] == created.body["tenant_id"]
+    # the new tenant's owner does not see platform events
+    assert api.get("/audit", key=created.body["owner"]["api_key"]).body["items"] == []
