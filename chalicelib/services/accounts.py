@@ -140,7 +140,12 @@ def get_tenant(tenant_id: str) -> TenantItem:
 def create_user(actor: Principal, email: str, role: Role) -> IssuedKey:
     if not may_manage(actor.role, role):
         raise Forbidden(f"a {actor.role.value} cannot create a user with role {role.value}")
-    items, issued = _new_member(actor.tenant_id, email.lower(), role, created_by=actor.user_id)
+    return add_member(actor.tenant_id, email, role, created_by=actor.user_id)
+
+
+def add_member(tenant_id: str | None, email: str, role: Role, *, created_by: str | None) -> IssuedKey:
+    """A new user of ``tenant_id`` with a fresh key; callers have checked that they may."""
+    items, issued = _new_member(tenant_id, email.lower(), role, created_by=created_by)
     _write_new(items, duplicate_message=f"a user with email {email.lower()!r} already exists in this tenant")
     return issued
 
@@ -188,31 +193,45 @@ def delete_user(actor: Principal, user_id: str) -> UserItem:
 def rotate_key(actor: Principal) -> IssuedKey:
     """A new key for the caller; the old one stops working in the same transaction."""
     user = UserItem.get(member_partition(actor.tenant_id), UserItem.SORT_PREFIX + actor.user_id)
+    if user.key_hash != actor.key_hash:
+        raise Conflict("this key was rotated or revoked meanwhile; use the newest key")
+    return _replace_key(user)
+
+
+def reissue_key(tenant_id: str | None, user_id: str) -> IssuedKey:
+    """A new key for any user, for operators helping someone who lost theirs (the CLI's job)."""
+    try:
+        user = UserItem.get(member_partition(tenant_id), UserItem.SORT_PREFIX + user_id)
+    except DoesNotExist:
+        raise NotFound(f"user {user_id!r} not found") from None
+    return _replace_key(user)
+
+
+def _replace_key(user: UserItem) -> IssuedKey:
+    old_hash = user.key_hash
     api_key = new_api_key()
     new_hash = hash_api_key(api_key)
     try:
         with transaction() as tx:
             tx.update(
-                user,
-                actions=[UserItem.key_hash.set(new_hash)],
-                condition=UserItem.key_hash == actor.key_hash,
+                user, actions=[UserItem.key_hash.set(new_hash)], condition=UserItem.key_hash == old_hash
             )
             tx.delete(
-                ApiKeyItem(pk=ApiKeyItem.partition(actor.key_hash), sk=ApiKeyItem.SORT_KEY),
+                ApiKeyItem(pk=ApiKeyItem.partition(old_hash), sk=ApiKeyItem.SORT_KEY),
                 condition=ApiKeyItem.pk.exists(),
             )
             tx.save(
                 ApiKeyItem(
                     pk=ApiKeyItem.partition(new_hash),
                     sk=ApiKeyItem.SORT_KEY,
-                    tenant_id=actor.tenant_id,
-                    user_id=actor.user_id,
-                    role=actor.role.value,
-                    email=actor.email,
+                    tenant_id=user.tenant_id,
+                    user_id=user.user_id,
+                    role=user.role,
+                    email=user.email,
                     created_at=_now(),
                 ),
                 condition=ApiKeyItem.pk.does_not_exist(),
             )
     except TransactWriteError:
         raise Conflict("this key was rotated or revoked meanwhile; use the newest key") from None
-    return IssuedKey(user_id=actor.user_id, api_key=api_key)
+    return IssuedKey(user_id=user.user_id, api_key=api_key)
