@@ -40,7 +40,8 @@ def _is_ours(body: Any) -> bool:
 
 
 def _normalize(response: Response, request_id: str) -> Response:
-    if response.status_code < 400 or _is_ours(response.body):
+    answered_by_a_route = any(name.lower() == "x-request-id" for name in response.headers)
+    if response.status_code < 400 or answered_by_a_route or _is_ours(response.body):
         return response
     body = response.body if isinstance(response.body, dict) else {}
     message = str(body.get("Message") or body.get("message") or "request failed")
