@@ -68,7 +68,9 @@ def create_buckets(settings: Settings) -> None:
             if settings.region == "us-east-1":
                 s3.create_bucket(Bucket=name)
             else:
-                s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": settings.region})
+                s3.create_bucket(
+                    Bucket=name, CreateBucketConfiguration={"LocationConstraint": settings.region}
+                )
         s3.put_public_access_block(
             Bucket=name,
             PublicAccessBlockConfiguration={
@@ -88,7 +90,9 @@ def create_queues(settings: Settings) -> None:
             QueueName=f"{name}-dlq",
             Attributes={"MessageRetentionPeriod": str(spec.dlq_retention_days * 86400)},
         )["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         sqs.create_queue(
             QueueName=name,
             Attributes={
@@ -110,7 +114,10 @@ def local_environment(stage: str, sqs_endpoint: str, region: str = "us-east-1") 
     env.update({spec.env_var: local_name(stage, spec.key) for spec in BUCKETS})
     account = "123456789012"
     env.update(
-        {spec.env_var: f"{sqs_endpoint.rstrip('/')}/{account}/{local_name(stage, spec.key)}" for spec in QUEUES}
+        {
+            spec.env_var: f"{sqs_endpoint.rstrip('/')}/{account}/{local_name(stage, spec.key)}"
+            for spec in QUEUES
+        }
     )
     return env
 

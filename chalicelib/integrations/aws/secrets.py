@@ -7,6 +7,7 @@ call Secrets Manager on every request; writes invalidate the cache of the secret
 from __future__ import annotations
 
 import json
+from contextlib import suppress
 from functools import lru_cache
 from typing import Any
 
@@ -60,10 +61,8 @@ def write_secret(relative: str, value: dict[str, Any]) -> None:
 
 def delete_secret(relative: str) -> None:
     sm = client("secretsmanager")
-    try:
+    with suppress(sm.exceptions.ResourceNotFoundException):
         sm.delete_secret(SecretId=secret_name(relative), ForceDeleteWithoutRecovery=True)
-    except sm.exceptions.ResourceNotFoundException:
-        pass
     _provider().clear_cache()
 
 
