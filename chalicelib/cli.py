@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_ENV_FILE = Path(".clicktok/local.env")
-STACK_NAME = "ClickTok-{stage}"
+STACK_NAME = "clicktok-{stage}"
 
 
 def read_env_file(path: Path) -> dict[str, str]:

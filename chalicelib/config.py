@@ -34,7 +34,7 @@ class Settings(BaseModel):
     aws_endpoint_url: AnyHttpUrl | None = Field(default=None, alias="CLICKTOK_AWS_ENDPOINT_URL")
     dynamodb_endpoint_url: AnyHttpUrl | None = Field(default=None, alias="CLICKTOK_DYNAMODB_ENDPOINT_URL")
     secrets_prefix: str = Field(default="", alias="CLICKTOK_SECRETS_PREFIX")
-    secrets_kms_key_id: str | None = Field(default=None, alias="CLICKTOK_SECRETS_KMS_KEY_ID")
+    secrets_kms_key_arn: str | None = Field(default=None, alias="CLICKTOK_SECRETS_KMS_KEY_ARN")
     audit_retention_days: int = Field(default=365, ge=1, le=3650, alias="CLICKTOK_AUDIT_RETENTION_DAYS")
     rate_limit_per_minute: int = Field(default=600, ge=1, alias="CLICKTOK_RATE_LIMIT_PER_MINUTE")
     max_body_bytes: int = Field(default=1_048_576, ge=1024, alias="CLICKTOK_MAX_BODY_BYTES")

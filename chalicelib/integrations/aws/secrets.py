@@ -54,7 +54,7 @@ def write_secret(relative: str, value: dict[str, Any]) -> None:
     try:
         sm.put_secret_value(SecretId=name, SecretString=payload)
     except sm.exceptions.ResourceNotFoundException:
-        extra = {"KmsKeyId": get_settings().secrets_kms_key_id} if get_settings().secrets_kms_key_id else {}
+        extra = {"KmsKeyId": get_settings().secrets_kms_key_arn} if get_settings().secrets_kms_key_arn else {}
         sm.create_secret(Name=name, SecretString=payload, **extra)
     _provider().clear_cache()
 

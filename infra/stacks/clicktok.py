@@ -1,0 +1,366 @@
+"""One deployed stage of ClickTok: tables, media bucket, queues, secrets key, layer and the Chalice app.
+
+Every table, bucket and queue comes from ``chalicelib.resources`` and the PynamoDB models, the same
+definitions the local cloud provisions from, so a deployed stage and the local stack cannot drift.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import (
+    ArnFormat,
+    CfnOutput,
+    CfnResource,
+    Duration,
+    Fn,
+    RemovalPolicy,
+    Stack,
+)
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
+from chalice.cdk import Chalice
+from constructs import Construct
+
+from chalicelib.resources import APP_NAME, BUCKETS, QUEUES, TABLES, QueueSpec
+from chalicelib.store.tables import TABLE_MODELS, table_schema
+from infra.stages import check_stage, stack_name
+
+LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_11
+SERVERLESS_FUNCTION = "AWS::Serverless::Function"
+SECRETS_KMS_KEY_ENV = "CLICKTOK_SECRETS_KMS_KEY_ARN"
+
+_ATTRIBUTE_TYPES = {
+    "S": dynamodb.AttributeType.STRING,
+    "N": dynamodb.AttributeType.NUMBER,
+    "B": dynamodb.AttributeType.BINARY,
+}
+_PROJECTIONS = {"ALL": dynamodb.ProjectionType.ALL, "KEYS_ONLY": dynamodb.ProjectionType.KEYS_ONLY}
+
+
+def _pascal(key: str) -> str:
+    return "".join(part.capitalize() for part in key.replace("-", "_").split("_"))
+
+
+class ClickTokStack(Stack):
+    """The stage ``stage`` of ClickTok.
+
+    The construct id is the stage name (the Chalice construct packages the app for the stage its
+    scope is named after); the CloudFormation stack is named ``clicktok-{stage}``.
+
+    ``chalice_source_dir`` is a staged copy of the app with an empty requirements.txt
+    (``infra.stages.stage_chalice_source``) and ``layer_dir`` a directory whose ``python/`` holds the
+    runtime dependencies (``layers/build.py``; tests pass a stand-in).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        stage: str,
+        *,
+        chalice_source_dir: Path,
+        layer_dir: Path,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("stack_name", stack_name(stage))
+        kwargs.setdefault("description", f"ClickTok {stage}: API, jobs, tables, media and queues")
+        super().__init__(scope, check_stage(stage), **kwargs)
+        self.stage = stage
+        retain = stage == "prod"
+        self.removal_policy = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
+
+        self.tables = {spec.key: self._table(spec.key, retain) for spec in TABLES}
+        self.buckets = {spec.key: self._bucket(spec.key) for spec in BUCKETS}
+        self.queues: dict[str, sqs.Queue] = {}
+        self.dead_letter_queues: dict[str, sqs.Queue] = {}
+        for spec in QUEUES:
+            self.queues[spec.key], self.dead_letter_queues[spec.key] = self._queue(spec)
+        self.secrets_prefix = f"{APP_NAME}/{stage}/"
+        self.secrets_key = kms.Key(
+            self,
+            "SecretsKey",
+            description=f"ClickTok {stage}: encrypts the Secrets Manager secrets under {self.secrets_prefix}",
+            enable_key_rotation=True,
+            alias=f"alias/{APP_NAME}/{stage}/secrets",
+            removal_policy=self.removal_policy,
+            pending_window=Duration.days(30 if retain else 7),
+        )
+        self.function_role = self._function_role()
+        self.layer = lambda_.LayerVersion(
+            self,
+            "DependenciesLayer",
+            code=lambda_.Code.from_asset(str(layer_dir)),
+            compatible_runtimes=[LAMBDA_RUNTIME],
+            compatible_architectures=[lambda_.Architecture.X86_64],
+            description="ClickTok runtime dependencies (requirements.txt)",
+        )
+
+        self.runtime_environment: dict[str, str] = {
+            "CLICKTOK_STAGE": stage,
+            **{spec.env_var: self.tables[spec.key].table_name for spec in TABLES},
+            **{spec.env_var: self.buckets[spec.key].bucket_name for spec in BUCKETS},
+            **{spec.env_var: self.queues[spec.key].queue_url for spec in QUEUES},
+            "CLICKTOK_SECRETS_PREFIX": self.secrets_prefix,
+            SECRETS_KMS_KEY_ENV: self.secrets_key.key_arn,
+        }
+        self._sam: dict[str, Any] | None = None
+        self.chalice = self._chalice(chalice_source_dir)
+        self.function_ids = self._attach_layer()
+        self._bind_queue_event_sources()
+
+        if "RestAPI" in self._sam_template()["Resources"]:
+            rest_api = self.chalice.get_resource("RestAPI")
+            CfnOutput(
+                self,
+                "ApiUrl",
+                description="Base URL of the HTTP API",
+                value=Fn.sub(
+                    "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api/", {"Api": rest_api.ref}
+                ),
+            )
+        CfnOutput(
+            self,
+            "RuntimeEnvironment",
+            description="Environment (JSON) that points the clicktok CLI at this stage's resources",
+            value=self.to_json_string(self.runtime_environment),
+        )
+
+    # --- data -----------------------------------------------------------------------------------
+
+    def _table(self, key: str, retain: bool) -> dynamodb.Table:
+        schema = table_schema(TABLE_MODELS[key])
+
+        def attribute(name: str) -> dynamodb.Attribute:
+            return dynamodb.Attribute(name=name, type=_ATTRIBUTE_TYPES[schema["attribute_types"][name]])
+
+        table = dynamodb.Table(
+            self,
+            f"{_pascal(key)}Table",
+            partition_key=attribute(schema["hash_key"]),
+            sort_key=attribute(schema["range_key"]) if schema["range_key"] else None,
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            time_to_live_attribute=schema["ttl_attribute"],
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            deletion_protection=retain,
+            removal_policy=self.removal_policy,
+        )
+        for index in schema["global_secondary_indexes"]:
+            if index["projection"] not in _PROJECTIONS:
+                raise ValueError(f"table {key}: index {index['name']} projection {index['projection']}")
+            table.add_global_secondary_index(
+                index_name=index["name"],
+                partition_key=attribute(index["hash_key"]),
+                sort_key=attribute(index["range_key"]) if index["range_key"] else None,
+                projection_type=_PROJECTIONS[index["projection"]],
+            )
+        return table
+
+    def _bucket(self, key: str) -> s3.Bucket:
+        return s3.Bucket(
+            self,
+            f"{_pascal(key)}Bucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            versioned=False,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="abort-incomplete-multipart-uploads",
+                    abort_incomplete_multipart_upload_after=Duration.days(2),
+                )
+            ],
+            removal_policy=self.removal_policy,
+        )
+
+    def _queue(self, spec: QueueSpec) -> tuple[sqs.Queue, sqs.Queue]:
+        name = _pascal(spec.key)
+        dead_letters = sqs.Queue(
+            self,
+            f"{name}DeadLetterQueue",
+            retention_period=Duration.days(spec.dlq_retention_days),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            removal_policy=self.removal_policy,
+        )
+        queue = sqs.Queue(
+            self,
+            f"{name}Queue",
+            visibility_timeout=Duration.seconds(spec.visibility_timeout_seconds),
+            retention_period=Duration.days(spec.retention_days),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            dead_letter_queue=sqs.DeadLetterQueue(
+                max_receive_count=spec.max_receive_count, queue=dead_letters
+            ),
+            removal_policy=self.removal_policy,
+        )
+        return queue, dead_letters
+
+    # --- the functions' role ----------------------------------------------------------------------
+
+    def _function_role(self) -> iam.Role:
+        role = iam.Role(
+            self,
+            "FunctionRole",
+            description=f"ClickTok {self.stage}: the role of every Chalice function",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaBasicExecutionRole")
+            ],
+        )
+        for table in self.tables.values():
+            table.grant_read_write_data(role)
+        for bucket in self.buckets.values():
+            bucket.grant_read_write(role)
+        for queue in self.queues.values():
+            queue.grant_send_messages(role)
+            queue.grant_consume_messages(role)
+        secrets_arn = self.format_arn(
+            service="secretsmanager",
+            resource="secret",
+            resource_name=f"{self.secrets_prefix}*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="StageSecrets",
+                actions=[
+                    "secretsmanager:GetSecretValue",
+                    "secretsmanager:PutSecretValue",
+                    "secretsmanager:CreateSecret",
+                    "secretsmanager:DeleteSecret",
+                    "secretsmanager:DescribeSecret",
+                ],
+                resources=[secrets_arn],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="StageSecretsKey",
+                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                resources=[self.secrets_key.key_arn],
+                conditions={
+                    "StringEquals": {"kms:ViaService": f"secretsmanager.{self.region}.amazonaws.com"}
+                },
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="XRayTraces",
+                actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                resources=["*"],  # X-Ray has no resource-level permissions
+            )
+        )
+        return role
+
+    # --- the Chalice app --------------------------------------------------------------------------
+
+    def _chalice(self, source_dir: Path) -> Chalice:
+        stage_config = {
+            "api_gateway_stage": "api",
+            "manage_iam_role": False,
+            "iam_role_arn": self.function_role.role_arn,
+            "xray": True,
+            "environment_variables": {
+                **self.runtime_environment,
+                "POWERTOOLS_SERVICE_NAME": APP_NAME,
+                "POWERTOOLS_METRICS_NAMESPACE": "ClickTok",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+                "POWERTOOLS_LOGGER_LOG_EVENT": "false",
+                "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+                "POWERTOOLS_TRACER_CAPTURE_ERROR": "false",
+            },
+        }
+        # Packaging imports app.py and copies the stage's variables (CDK tokens) into os.environ and
+        # the source dir into sys.path; keep this process as it was.
+        with _preserved_process_state():
+            return Chalice(self, "ChaliceApp", source_dir=str(source_dir), stage_config=stage_config)
+
+    def _sam_template(self) -> dict[str, Any]:
+        """The template ``chalice package`` wrote (chalice 1.34 keeps it in ``_sam_package_dir``)."""
+        if self._sam is None:
+            self._sam = json.loads((Path(self.chalice._sam_package_dir) / "sam.json").read_text())
+        return self._sam
+
+    def _generated(self, resource_type: str) -> dict[str, CfnResource]:
+        return {
+            child.node.id: child
+            for child in self.chalice.sam_template.node.children
+            if isinstance(child, CfnResource) and child.cfn_resource_type == resource_type
+        }
+
+    def _attach_layer(self) -> list[str]:
+        """Put the layer, the runtime, the architecture and a log group with retention on every function."""
+        functions = self._generated(SERVERLESS_FUNCTION)
+        retention = logs.RetentionDays.THREE_MONTHS if self.stage == "prod" else logs.RetentionDays.ONE_MONTH
+        for logical_id, function in functions.items():
+            log_group = logs.LogGroup(
+                self, f"{logical_id}Logs", retention=retention, removal_policy=self.removal_policy
+            )
+            function.add_property_override("LoggingConfig", {"LogGroup": log_group.log_group_name})
+            function.add_property_override("Layers", [self.layer.layer_version_arn])
+            function.add_property_override("Runtime", LAMBDA_RUNTIME.name)
+            function.add_property_override("Architectures", ["x86_64"])
+        return sorted(functions)
+
+    def _bind_queue_event_sources(self) -> None:
+        """Point each generated SQS event source at this stage's queue.
+
+        The batch size comes from the queue's spec, and handlers report partial batch failures
+        (``ReportBatchItemFailures``, which Chalice cannot set).
+
+        ``@app.on_sqs_message(queue=...)`` names a queue by the spec key (``sync``) or any name
+        ending in ``-{key}`` (``clicktok-local-sync``); the deployed queue's name is CloudFormation's.
+        """
+        for logical_id in self.function_ids:
+            events = self._sam_template()["Resources"][logical_id]["Properties"].get("Events", {})
+            for event_id, event in events.items():
+                if event.get("Type") != "SQS":
+                    continue
+                name = _queue_name(event["Properties"]["Queue"])
+                spec = next((s for s in QUEUES if name == s.key or name.endswith(f"-{s.key}")), None)
+                if spec is None:
+                    raise ValueError(
+                        f"{logical_id}: SQS event source names queue {name!r}, which is none of "
+                        f"{[s.key for s in QUEUES]} (chalicelib.resources.QUEUES)"
+                    )
+                function = self.chalice.get_resource(logical_id)
+                prefix = f"Events.{event_id}.Properties"
+                function.add_property_override(f"{prefix}.Queue", self.queues[spec.key].queue_arn)
+                function.add_property_override(f"{prefix}.FunctionResponseTypes", ["ReportBatchItemFailures"])
+                function.add_property_override(f"{prefix}.BatchSize", spec.batch_size)
+
+
+def _queue_name(queue: Any) -> str:
+    if isinstance(queue, dict) and "Fn::Sub" in queue:
+        queue = queue["Fn::Sub"]
+    if not isinstance(queue, str):
+        raise ValueError(f"cannot tell which queue an SQS event source reads: {queue!r}")
+    return queue.rsplit(":", 1)[-1]
+
+
+@contextlib.contextmanager
+def _preserved_process_state() -> Iterator[None]:
+    environ = dict(os.environ)
+    path = list(sys.path)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
+        sys.path[:] = path
