@@ -12,7 +12,6 @@ import argparse
 import getpass
 import json
 import os
-import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,20 +19,6 @@ from typing import Any
 
 DEFAULT_ENV_FILE = Path(".clicktok/local.env")
 STACK_NAME = "clicktok-{stage}"
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        line = line.removeprefix("export ")
-        name, sep, raw = line.partition("=")
-        if sep:
-            parsed = shlex.split(raw)
-            values[name.strip()] = parsed[0] if parsed else ""
-    return values
 
 
 def deployed_environment(stage: str) -> dict[str, str]:
@@ -48,6 +33,8 @@ def deployed_environment(stage: str) -> dict[str, str]:
 
 
 def _use_stage(args: argparse.Namespace) -> dict[str, str]:
+    from local.envfile import read_env_file
+
     if args.stage == "local":
         if not args.env_file.exists():
             raise SystemExit(f"{args.env_file} not found: start the local stack with `make run` first")
@@ -133,6 +120,8 @@ def cmd_key_rotate(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_urls(args: argparse.Namespace) -> dict[str, Any]:
+    from local.envfile import read_env_file
+
     if not args.env_file.exists():
         raise SystemExit(f"{args.env_file} not found: start the local stack with `make run` first")
     env = read_env_file(args.env_file)

@@ -85,6 +85,23 @@ class Api:
     def delete(self, path: str, **kwargs: Any) -> Answer:
         return self.call("DELETE", path, **kwargs)
 
+    def add_user(self, key: str, email: str, role: str) -> dict[str, Any]:
+        answer = self.post("/users", key=key, json_body={"email": email, "role": role})
+        assert answer.status == 201, answer.body
+        return answer.body
+
+    def pages(self, path: str, key: str) -> list[dict[str, Any]]:
+        """Every page of a list, following next_cursor to the end."""
+        pages, cursor = [], None
+        while True:
+            separator = "&" if "?" in path else "?"
+            answer = self.get(path + (f"{separator}cursor={cursor}" if cursor else ""), key=key)
+            assert answer.status == 200, answer.body
+            pages.append(answer.body)
+            cursor = answer.body["next_cursor"]
+            if cursor is None:
+                return pages
+
 
 @pytest.fixture
 def api(cloud: Any) -> Iterator[Api]:

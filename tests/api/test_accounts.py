@@ -101,9 +101,7 @@ def test_duplicate_email_in_a_tenant_conflicts(api, make_tenant):
 
 def test_deleting_a_user_revokes_their_key_at_once(api, make_tenant):
     tenant = make_tenant()
-    created = api.post(
-        "/users", key=tenant.owner_key, json_body={"email": "temp@acme.test", "role": "editor"}
-    ).body
+    created = api.add_user(tenant.owner_key, "temp@acme.test", "editor")
     assert api.get("/me", key=created["api_key"]).status == 200
     deleted = api.delete(f"/users/{created['user_id']}", key=tenant.owner_key)
     assert deleted.status == 204
@@ -116,9 +114,7 @@ def test_deleting_a_user_revokes_their_key_at_once(api, make_tenant):
 
 def test_users_cannot_delete_themselves_or_their_betters(api, make_tenant):
     tenant = make_tenant()
-    admin = api.post(
-        "/users", key=tenant.owner_key, json_body={"email": "ad@acme.test", "role": "admin"}
-    ).body
+    admin = api.add_user(tenant.owner_key, "ad@acme.test", "admin")
     assert api.delete(f"/users/{admin['user_id']}", key=admin["api_key"]).status == 409
     assert api.delete(f"/users/{tenant.owner_id}", key=admin["api_key"]).status == 403
     assert api.get("/me", key=tenant.owner_key).status == 200
@@ -145,7 +141,7 @@ def test_operators_rotate_their_own_key(api, operator_key):
 
 def test_tenants_never_see_each_other(api, make_tenant):
     a, b = make_tenant("Alpha"), make_tenant("Bravo")
-    b_user = api.post("/users", key=b.owner_key, json_body={"email": "bee@bravo.test", "role": "viewer"}).body
+    b_user = api.add_user(b.owner_key, "bee@bravo.test", "viewer")
     a_users = api.get("/users", key=a.owner_key).body["items"]
     assert [u["user_id"] for u in a_users] == [a.owner_id]
     # another tenant's user answers 404, as if it did not exist, and survives
@@ -168,14 +164,7 @@ def test_users_list_pages_with_a_cursor(api, make_tenant):
     tenant = make_tenant()
     for n in range(6):
         api.post("/users", key=tenant.owner_key, json_body={"email": f"u{n}@acme.test", "role": "viewer"})
-    seen, cursor, pages = [], None, 0
-    while True:
-        path = "/users?limit=3" + (f"&cursor={cursor}" if cursor else "")
-        page = api.get(path, key=tenant.owner_key).body
-        pages += 1
-        seen.extend(u["email"] for u in page["items"])
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
-    assert pages == 3
+    pages = api.pages("/users?limit=3", tenant.owner_key)
+    seen = [user["email"] for page in pages for user in page["items"]]
+    assert [len(page["items"]) for page in pages] == [3, 3, 1]
     assert len(seen) == len(set(seen)) == 7

@@ -5,7 +5,7 @@ import shlex
 
 import pytest
 
-from chalicelib.cli import main, read_env_file
+from chalicelib.cli import main
 
 
 @pytest.fixture
@@ -24,12 +24,6 @@ def run(capsys, *argv):
     code = main(list(argv))
     out, err = capsys.readouterr()
     return code, json.loads(out) if out.strip() else json.loads(err)
-
-
-def test_env_files_parse_shell_quoting(tmp_path):
-    path = tmp_path / "x.env"
-    path.write_text("# comment\nexport A='it''s'\nB=plain\nC=\"two words\"\n")
-    assert read_env_file(path) == {"A": "its", "B": "plain", "C": "two words"}
 
 
 def test_operator_tenant_user_and_key_rotation(capsys, env_file, api):
