@@ -7,6 +7,7 @@ DEPS := $(VENV)/.deps-installed
 NODE_DEPS := node_modules/.deps-installed
 export AWS_DEFAULT_REGION ?= us-east-1
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION ?= 1
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION ?= 1
 
 .PHONY: run test lint unit synth cfn-lint bench deploy reset clean check-python check-node check-java
 

@@ -196,6 +196,7 @@ class LocalStack:
         env.update(FAKE_CREDENTIALS)
         env["AWS_REGION"] = self.region
         env["POWERTOOLS_TRACE_DISABLED"] = "true"
+        env["POWERTOOLS_METRICS_DISABLED"] = "true"  # EMF lines are for CloudWatch, noise in a terminal
         # Workflow ARNs are known before the machines exist, so settings may require them.
         for stem in self._workflow_stems():
             env[workflow_env_var(stem)] = (

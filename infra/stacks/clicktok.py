@@ -23,6 +23,7 @@ from aws_cdk import (
     RemovalPolicy,
     Stack,
 )
+from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -46,6 +47,13 @@ _ATTRIBUTE_TYPES = {
     "N": dynamodb.AttributeType.NUMBER,
     "B": dynamodb.AttributeType.BINARY,
 }
+_GATEWAY_ERRORS = (
+    ("MISSING_AUTHENTICATION_TOKEN", "404", "not_found", "no route matches this method and path"),
+    ("THROTTLED", "429", "rate_limited", "too many requests; retry later"),
+    ("REQUEST_TOO_LARGE", "413", "payload_too_large", "request body too large"),
+    ("DEFAULT_4XX", None, "bad_request", "$context.error.messageString"),
+    ("DEFAULT_5XX", None, "internal_error", "an unexpected error occurred"),
+)
 _PROJECTIONS = {"ALL": dynamodb.ProjectionType.ALL, "KEYS_ONLY": dynamodb.ProjectionType.KEYS_ONLY}
 
 
@@ -121,6 +129,7 @@ class ClickTokStack(Stack):
 
         if "RestAPI" in self._sam_template()["Resources"]:
             rest_api = self.chalice.get_resource("RestAPI")
+            self._gateway_errors_in_our_shape(rest_api)
             CfnOutput(
                 self,
                 "ApiUrl",
@@ -135,6 +144,27 @@ class ClickTokStack(Stack):
             description="Environment (JSON) that points the clicktok CLI at this stage's resources",
             value=self.to_json_string(self.runtime_environment),
         )
+
+    def _gateway_errors_in_our_shape(self, rest_api: CfnResource) -> None:
+        """Errors API Gateway answers itself (unknown route, throttling, its own 5xx) in the API's
+        one error shape; an unknown route is a 404, not API Gateway's "Missing Authentication Token"."""
+        for response_type, status, code, message in _GATEWAY_ERRORS:
+            body = {
+                "error": {
+                    "code": code,
+                    "message": message,
+                    "details": None,
+                    "request_id": "$context.requestId",
+                }
+            }
+            apigateway.CfnGatewayResponse(
+                self,
+                f"GatewayResponse{_pascal(response_type.lower())}",
+                rest_api_id=rest_api.ref,
+                response_type=response_type,
+                status_code=status,
+                response_templates={"application/json": json.dumps(body)},
+            )
 
     # --- data -----------------------------------------------------------------------------------
 

@@ -382,3 +382,15 @@ def test_sqs_event_source_reads_the_stage_queue(tmp_path: Path) -> None:
 def test_sqs_event_source_of_an_unknown_queue_fails_synthesis(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="names queue 'elsewhere'"):
         synth_stub(tmp_path, "elsewhere")
+
+
+def test_api_gateway_answers_its_own_errors_in_the_api_error_shape(synthesized: Synthesized) -> None:
+    responses = resources(synthesized.json(), "AWS::ApiGateway::GatewayResponse")
+    by_type = {body["Properties"]["ResponseType"]: body["Properties"] for body in responses.values()}
+    assert set(by_type) >= {"MISSING_AUTHENTICATION_TOKEN", "THROTTLED", "DEFAULT_4XX", "DEFAULT_5XX"}
+    unknown_route = by_type["MISSING_AUTHENTICATION_TOKEN"]
+    assert unknown_route["StatusCode"] == "404"
+    body = json.loads(unknown_route["ResponseTemplates"]["application/json"])
+    assert body["error"]["code"] == "not_found"
+    assert body["error"]["request_id"] == "$context.requestId"
+    assert unknown_route["RestApiId"] == {"Ref": "RestAPI"}
