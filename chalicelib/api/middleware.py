@@ -58,12 +58,10 @@ def _normalize(response: Response, request_id: str) -> Response:
 def http_middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
     request_id = request_id_of(event)
     logger.set_correlation_id(request_id)
+    logger.remove_keys(["tenant_id", "user_id"])  # a warm Lambda must not carry the last caller's
     started = time.perf_counter()
-    try:
-        with trace_segment("## http"):
-            response = _normalize(get_response(event), request_id)
-    finally:
-        logger.remove_keys(["tenant_id", "user_id"])
+    with trace_segment("## http"):
+        response = _normalize(get_response(event), request_id)
     elapsed_ms = (time.perf_counter() - started) * 1000
     logger.info(
         "request",
