@@ -35,6 +35,9 @@ class QueueSpec:
 TABLES: tuple[TableSpec, ...] = (
     TableSpec("entities", "CLICKTOK_TABLE_ENTITIES"),
     TableSpec("audit", "CLICKTOK_TABLE_AUDIT"),
+    TableSpec("orders", "CLICKTOK_TABLE_ORDERS"),
+    TableSpec("daily", "CLICKTOK_TABLE_DAILY"),
+    TableSpec("products", "CLICKTOK_TABLE_PRODUCTS"),
 )
 
 BUCKETS: tuple[BucketSpec, ...] = (BucketSpec("media", "CLICKTOK_BUCKET_MEDIA"),)

@@ -9,12 +9,19 @@ from typing import Any
 
 from pynamodb.models import Model
 
+from chalicelib.store import shops  # noqa: F401 - registers the entity kinds and their index
 from chalicelib.store.audit import AuditEventItem
+from chalicelib.store.daily import DailyShopItem
 from chalicelib.store.entities import EntityItem
+from chalicelib.store.orders import OrderItem
+from chalicelib.store.products import ProductItem
 
 TABLE_MODELS: dict[str, type[Model]] = {
     "entities": EntityItem,
     "audit": AuditEventItem,
+    "orders": OrderItem,
+    "daily": DailyShopItem,
+    "products": ProductItem,
 }
 
 

@@ -105,8 +105,8 @@ class TokenBucketBudget:
 
     def __init__(
         self,
-        rate: float = 10.0,
-        burst: float = 20.0,
+        rate: float = 100.0,
+        burst: float = 100.0,
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
