@@ -38,6 +38,18 @@ class Settings(BaseModel):
     audit_retention_days: int = Field(default=365, ge=1, le=3650, alias="CLICKTOK_AUDIT_RETENTION_DAYS")
     rate_limit_per_minute: int = Field(default=600, ge=1, alias="CLICKTOK_RATE_LIMIT_PER_MINUTE")
     max_body_bytes: int = Field(default=1_048_576, ge=1024, alias="CLICKTOK_MAX_BODY_BYTES")
+    public_api_url: AnyHttpUrl | None = Field(default=None, alias="CLICKTOK_PUBLIC_API_URL")
+    sync_interval_minutes: int = Field(default=15, ge=1, le=1440, alias="CLICKTOK_SYNC_INTERVAL_MINUTES")
+    tiktok_shop_api_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("https://open-api.tiktokglobalshop.com"), alias="CLICKTOK_TIKTOK_SHOP_API_URL"
+    )
+    tiktok_shop_auth_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("https://auth.tiktok-shops.com"), alias="CLICKTOK_TIKTOK_SHOP_AUTH_URL"
+    )
+    tiktok_shop_authorize_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("https://services.tiktokshop.com/open/authorize"),
+        alias="CLICKTOK_TIKTOK_SHOP_AUTHORIZE_URL",
+    )
 
     @property
     def is_deployed(self) -> bool:

@@ -54,6 +54,13 @@ QUEUES: tuple[QueueSpec, ...] = (
         max_receive_count=3,
         batch_size=1,
     ),
+    QueueSpec(
+        "exports",
+        "CLICKTOK_QUEUE_EXPORTS_URL",
+        visibility_timeout_seconds=5400,
+        max_receive_count=3,
+        batch_size=1,
+    ),
 )
 
 APP_NAME = "clicktok"

@@ -6,7 +6,7 @@ from chalice import Chalice
 
 
 def register_blueprints(app: Chalice) -> None:
-    from chalicelib.api import audit, identity, system, tenants
+    from chalicelib.api import audit, identity, shops, system, tenants
 
-    for module in (system, tenants, identity, audit):
+    for module in (system, tenants, identity, audit, shops):
         app.register_blueprint(module.bp)

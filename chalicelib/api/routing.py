@@ -166,7 +166,7 @@ def _serve(
         return error_response(None, ctx.request_id)
     finally:
         # A rate-limited request is not audited: under a flood, that would double the writes.
-        if spec.method in MUTATING and ctx.principal is not None and spec.action and status != 429:
+        if spec.action and ctx.principal is not None and status != 429:
             _audit(spec, ctx, path_params, status)
 
 

@@ -4,6 +4,8 @@ Key: ``shop_key`` = ``{tenant_id}#{shop_id}`` and ``order_id``. ``created_key`` 
 ``{create_time:010d}#{order_id}`` orders a shop's orders by creation time (index ``by_created``);
 ``status_key`` = ``{shop_key}#{status}`` with the same sort key serves the status filter
 (index ``by_status``). Brand and text filters narrow those queries.
+
+Written by ``store/order_writes.py`` only (low-level items, same attribute types as this model).
 """
 
 from __future__ import annotations
@@ -59,8 +61,10 @@ class OrderItem(Model):
     search_text = UnicodeAttribute(default="")
     line_items = JSONAttribute(default=list)
     buyer = JSONAttribute(null=True)
-    # the order's contribution to the daily aggregates, as last applied: day, counted in GMV or not
+    # the order's contribution to the daily aggregates, as last applied: its day (UTC, by creation
+    # time), status and total (above), and the sale prices per brand; a newer version subtracts it
     day = UnicodeAttribute()
+    brand_minor = JSONAttribute(null=True)
 
     by_created = OrdersByCreated()
     by_status = OrdersByStatus()

@@ -97,6 +97,7 @@ class SyncStreamItem(EntityItem, discriminator="sync_stream"):
 class OAuthStateItem(EntityItem, discriminator="oauth_state"):
     tenant_id = UnicodeAttribute()
     user_id = UnicodeAttribute()
+    role = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
 
     SORT_KEY = "#STATE"
