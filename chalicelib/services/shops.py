@@ -9,8 +9,8 @@ from __future__ import annotations
 import secrets as random_secrets
 import time
 import uuid
-from contextlib import suppress
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 

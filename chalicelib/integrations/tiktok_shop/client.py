@@ -27,7 +27,10 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 
 from chalicelib.integrations.tiktok_shop.errors import (
+    ACCESS_TOKEN_EXPIRED,
+    ACCESS_TOKEN_INVALID,
     AccessTokenExpired,
+    AuthError,
     NetworkTimeout,
     RateLimited,
     TikTokShopError,
@@ -371,8 +374,10 @@ class TikTokShopClient:
             headers = {"Content-Type": "application/json", "x-tts-access-token": token.access_token}
             try:
                 return self._send(method, url, signed, headers, content)
-            except AccessTokenExpired:
-                if refreshed_after_expiry:
+            except AuthError as exc:
+                # 105002 is an expired token; 105001 (invalid) may be one revoked by a refresh
+                # elsewhere. Either way one refresh tells: a new token, or RefreshTokenInvalid.
+                if refreshed_after_expiry or exc.code not in (ACCESS_TOKEN_EXPIRED, ACCESS_TOKEN_INVALID):
                     raise
                 refreshed_after_expiry = True
                 attempt -= 1  # a refresh is not a failed attempt
