@@ -58,6 +58,17 @@ class Api:
     def __init__(self, client: Any) -> None:
         self._client = client
 
+    def invoke_sqs(self, function: str, queue: str, bodies: list[str]) -> Any:
+        """Run an SQS handler as Lambda would, with a generated event; returns its answer."""
+        event = self._client.events.generate_sqs_event(message_bodies=bodies, queue_name=queue)
+        return self._client.lambda_.invoke(function, event).payload
+
+    def invoke_schedule(self, function: str) -> Any:
+        event = self._client.events.generate_cw_event(
+            source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
+        )
+        return self._client.lambda_.invoke(function, event).payload
+
     def call(
         self,
         method: str,

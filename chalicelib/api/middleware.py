@@ -57,8 +57,8 @@ def _normalize(response: Response, request_id: str) -> Response:
 
 def http_middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
     request_id = request_id_of(event)
+    logger.clear_state()  # a warm Lambda must not log the last invocation's caller
     logger.set_correlation_id(request_id)
-    logger.remove_keys(["tenant_id", "user_id"])  # a warm Lambda must not carry the last caller's
     started = time.perf_counter()
     with trace_segment("## http"):
         response = _normalize(get_response(event), request_id)
@@ -84,6 +84,7 @@ def event_middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
     """Logging context, tracing and metrics for the non-HTTP handlers (queues, schedules, tasks)."""
     context = getattr(event, "context", None)
     request_id = getattr(context, "aws_request_id", None)
+    logger.clear_state()
     if request_id:
         logger.set_correlation_id(request_id)
     try:

@@ -69,6 +69,34 @@ def queued(cloud: Any) -> Any:
 
 
 @pytest.fixture
+def run_jobs(api: Any, cloud: Any) -> Any:
+    """Deliver what waits on the sync queue to the sync worker until the queue is empty."""
+    import json
+
+    from chalicelib.integrations.aws.clients import client
+
+    def run(max_rounds: int = 50) -> list[Any]:
+        sqs, url, answers = client("sqs"), cloud.queue_url("sync"), []
+        for _ in range(max_rounds):
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=0).get(
+                "Messages", []
+            )
+            if not got:
+                return answers
+            answer = api.invoke_sqs("sync_worker", "sync", [got[0]["Body"]])
+            answers.append(answer)
+            if not answer.get("batchItemFailures"):
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])
+            else:
+                sqs.change_message_visibility(
+                    QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"], VisibilityTimeout=0
+                )
+        raise AssertionError(f"the sync queue did not drain in {max_rounds} deliveries: {answers[-3:]}")
+
+    return run
+
+
+@pytest.fixture
 def connected_shop(api: Any, make_tenant: Any, shop_sandbox: ShopSandbox, queued: Any) -> Any:
     """A tenant with one sandbox shop connected through the real OAuth flow."""
     tenant = make_tenant()

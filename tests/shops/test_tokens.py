@@ -25,7 +25,7 @@ def test_two_workers_with_an_expired_token_cause_one_refresh(connected_shop, sho
         try:
             start.wait()
             results.append(client.search_orders(item.cipher, page_size=10).total_count)
-        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+        except Exception as exc:
             errors.append(exc)
         finally:
             client.close()
