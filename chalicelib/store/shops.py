@@ -75,6 +75,9 @@ class SyncStreamItem(EntityItem, discriminator="sync_stream"):
     window_start = NumberAttribute(null=True)
     window_end = NumberAttribute(null=True)
     page_token = UnicodeAttribute(null=True)
+    # which pass of the run the window belongs to: "main" (the run's own window) or "catchup" (a
+    # full sync's closing pass over what changed while it ran); written by services/shop_sync.py
+    phase = UnicodeAttribute(null=True)
     # the high-water mark of completed runs: the next run starts at this minus the overlap
     cursor = NumberAttribute(null=True)
     run_id = UnicodeAttribute(null=True)

@@ -71,7 +71,6 @@ def queued(cloud: Any) -> Any:
 @pytest.fixture
 def run_jobs(api: Any, cloud: Any) -> Any:
     """Deliver what waits on the sync queue to the sync worker until the queue is empty."""
-    import json
 
     from chalicelib.integrations.aws.clients import client
 
