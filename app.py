@@ -39,3 +39,10 @@ def sync_worker(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.jobs import shop_sync
 
     return shop_sync.handle_sync_batch(event.to_dict())
+
+
+@app.on_sqs_message(queue="exports", batch_size=1, name="export_worker")
+def export_worker(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib.jobs import exports
+
+    return exports.handle_export_batch(event.to_dict())

@@ -154,7 +154,7 @@ def _serve(
         result = handler(ctx, **path_params)
         reply = result if isinstance(result, Reply) else Reply(result, spec.status)
         status = reply.status
-        payload = reply.body.model_dump(mode="json") if reply.body is not None else None
+        payload = reply.body.model_dump(mode="json", by_alias=True) if reply.body is not None else None
         headers = {"Content-Type": "application/json", "X-Request-Id": ctx.request_id, **reply.headers}
         return Response(body=payload if payload is not None else "", status_code=status, headers=headers)
     except AppError as exc:
