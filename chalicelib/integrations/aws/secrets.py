@@ -11,8 +11,6 @@ from contextlib import suppress
 from functools import lru_cache
 from typing import Any
 
-from aws_lambda_powertools.utilities.parameters import SecretsProvider
-
 from chalicelib.config import get_settings
 from chalicelib.integrations.aws.clients import client
 
@@ -28,7 +26,10 @@ def secret_name(relative: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _provider() -> SecretsProvider:
+def _provider() -> Any:
+    # imported here: Powertools parameters pulls in boto3, which most API requests never need
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
     return SecretsProvider(boto3_client=client("secretsmanager"))
 
 
