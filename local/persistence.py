@@ -34,6 +34,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_bytes(data)
+    os.chmod(tmp, 0o600)  # snapshots hold secrets and tokens
     tmp.replace(path)
 
 
@@ -215,3 +216,56 @@ def restore_state(state_dir: Path, *, s3: Any, secrets: Any, sqs: Any) -> dict[s
         "secrets": restore_secrets(secrets, state.get("secrets", [])),
         "messages": restore_sqs(sqs, state.get("sqs", {})),
     }
+
+
+# -- platform sandboxes --------------------------------------------------------------------------
+#
+# A sandbox's ``dump()`` is plain JSON data. Its shops' orders (the bulk: ~150 MB for 100,000
+# orders) go to one file per shop named after the shop's ``orders_version``, written only when that
+# version has no file yet, so a periodic snapshot of an unchanged sandbox rewrites a few KB.
+
+SANDBOX_STATE_VERSION = 1
+
+
+def dump_sandbox(directory: Path, state: dict[str, Any]) -> dict[str, int]:
+    """Write ``state`` (a sandbox's ``dump()``) to ``directory``; returns shops, orders, files written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    shops: list[dict[str, Any]] = []
+    referenced: set[str] = set()
+    written = orders = 0
+    for shop in state.get("shops", []):
+        name = f"orders-{shop['shop_id']}-{state.get('instance', '')}-{shop.get('orders_version', 0)}.json"
+        referenced.add(name)
+        if not (directory / name).exists():
+            _atomic_write(directory / name, json.dumps(shop["orders"], separators=(",", ":")).encode())
+            written += 1
+        orders += len(shop["orders"])
+        shops.append({**{k: v for k, v in shop.items() if k != "orders"}, "orders_file": name})
+    index = {"format": SANDBOX_STATE_VERSION, "state": {**state, "shops": shops}}
+    _atomic_write(directory / "state.json", json.dumps(index, separators=(",", ":")).encode())
+    for path in directory.glob("orders-*.json"):
+        if path.name not in referenced:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+    return {"shops": len(shops), "orders": orders, "files_written": written}
+
+
+def load_sandbox(directory: Path) -> dict[str, Any] | None:
+    """The state :func:`dump_sandbox` wrote, for the sandbox's ``load()``; None when there is none."""
+    path = directory / "state.json"
+    if not path.exists():
+        return None
+    index = json.loads(path.read_text())
+    if index.get("format") != SANDBOX_STATE_VERSION:
+        raise ValueError(f"{path}: unknown format {index.get('format')!r}; `make reset` clears it")
+    state: dict[str, Any] = index["state"]
+    state["shops"] = [
+        {**{k: v for k, v in shop.items() if k != "orders_file"}, "orders": _read_orders(directory, shop)}
+        for shop in state.get("shops", [])
+    ]
+    return state
+
+
+def _read_orders(directory: Path, shop: dict[str, Any]) -> list[dict[str, Any]]:
+    orders: list[dict[str, Any]] = json.loads((directory / shop["orders_file"]).read_bytes())
+    return orders

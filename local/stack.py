@@ -7,18 +7,25 @@ Starts, in this order, and stops in reverse on Ctrl-C or SIGTERM (exit 0, no chi
    (``local/lambdas.py``) installed;
 2. DynamoDB Local (Java) on a free port, persisting in ``<state dir>/dynamodb``; without Java, moto's
    DynamoDB with a warning (no TTL expiry, nothing kept across restarts);
-3. provisioning (``local/provision.py``), then the moto snapshot of the last run (S3 objects,
-   secrets, SQS messages; ``local/persistence.py``); a new snapshot is written every
+3. the TikTok Shop sandbox (``local/sandboxes/tiktok_shop``) on a loopback port, with the state of
+   the last run (``<state dir>/sandboxes/tiktok_shop/``) and the app key and secret generated on
+   the first start (``<state dir>/sandboxes/tiktok_shop.json``); it redirects the authorize page
+   to ``{api}/shops/oauth/callback`` and sends webhooks to ``{api}/webhooks/tiktok-shop``, and
+   ClickTok's TikTok Shop hosts (API, auth, authorize page) all point at it;
+4. provisioning (``local/provision.py``), then the moto snapshot of the last run (S3 objects,
+   secrets, SQS messages; ``local/persistence.py``), then the sandbox's app credentials written to
+   Secrets Manager; a new snapshot of moto and of the sandboxes is written every
    ``--snapshot-seconds`` and on shutdown;
-4. one moto Lambda function ``clicktok-local-<name>`` per ``@app.lambda_function`` (run in-process),
+5. one moto Lambda function ``clicktok-local-<name>`` per ``@app.lambda_function`` (run in-process),
    one EventBridge rule per ``@app.on_cw_event``, and one state machine per
    ``infra/workflows/*.asl.json`` (placeholder convention: ``local/workflows.py``);
-5. on the first start (no keys in ``<state dir>/local.env``, or empty tables), an operator and a demo
+6. on the first start (no keys in ``<state dir>/local.env``, or empty tables), an operator and a demo
    tenant (``chalicelib.services.accounts``); keys are shown once, so later starts reuse local.env;
-6. the event pumps (``local/pumps.py``): SQS event sources and schedules, run in this process;
-7. ``chalice local`` (HTTP routes) on ``--port``, waited for until ``GET /health`` answers 200;
-8. ``<state dir>/local.env`` (API URL, keys, and every runtime variable: stage, endpoints, fake
-   credentials, resource names, workflow ARNs) and a banner with the same.
+7. the event pumps (``local/pumps.py``): SQS event sources and schedules, run in this process;
+8. ``chalice local`` (HTTP routes) on ``--port``, waited for until ``GET /health`` answers 200;
+9. ``<state dir>/local.env`` (API URL, keys, sandbox URLs such as ``CLICKTOK_SANDBOX_TIKTOK_SHOP_URL``,
+   and every runtime variable: stage, endpoints, fake credentials, resource names, workflow ARNs,
+   platform URLs) and a banner with the same.
 
 ``make reset`` deletes the state directory.
 """
@@ -28,12 +35,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import json
 import logging
 import os
+import secrets
 import shutil
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from types import FrameType, ModuleType
 from typing import Any
@@ -55,6 +65,8 @@ from local.processes import (
     wait_until,
 )
 from local.pumps import ScheduleTicker, SqsPump
+from local.sandboxes.tiktok_shop import TikTokShopSandbox, create_app
+from local.sandboxes.tiktok_shop.server import serve
 from local.workflows import create_state_machines, substitutions, workflow_env_var
 
 log = logging.getLogger("clicktok.local.stack")
@@ -87,6 +99,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="a failed SQS message is visible again after this long (-1: the queue's visibility timeout)",
     )
     parser.add_argument("--snapshot-seconds", type=float, default=60.0, help="0 disables periodic snapshots")
+    parser.add_argument("--tiktok-shop-sandbox-port", type=int, default=0, help="default: a free port")
+    parser.add_argument(
+        "--sync-interval-minutes",
+        type=int,
+        default=int(os.environ.get("CLICKTOK_SYNC_INTERVAL_MINUTES") or 15),
+        help="how often each shop is synced (default 15)",
+    )
     parser.add_argument(
         "--no-dynamodb-local", action="store_true", help="use moto's DynamoDB instead of Java"
     )
@@ -113,6 +132,10 @@ class LocalStack:
         self.workflows: dict[str, str] = {}
         self.function_arns: dict[str, str] = {}
         self.event_rules = 0
+        self.tiktok_shop: TikTokShopSandbox | None = None
+        self.tiktok_shop_url = ""
+        self._stop_tiktok_shop: Any = None
+        self._tiktok_shop_loaded = False
         self._restored = False
         self._snapshot_lock = threading.Lock()
         self._snapshot_stop = threading.Event()
@@ -124,6 +147,7 @@ class LocalStack:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self._start_moto()
         dynamodb_url = self._start_dynamodb()
+        self._start_tiktok_shop_sandbox()
         self._set_environment(dynamodb_url)
         from chalicelib.runtime import ensure_ready, reset_runtime
 
@@ -133,6 +157,7 @@ class LocalStack:
 
         provision(settings)
         self._restore()
+        self._store_platform_credentials()
         self.app_module = self._import_app()
         self._create_functions_and_workflows(settings)
         self.seed = self._seed()
@@ -186,6 +211,89 @@ class LocalStack:
         log.info("DynamoDB Local on port %d (data in %s)", port, db_path)
         return f"http://127.0.0.1:{port}"
 
+    # -- the TikTok Shop sandbox -----------------------------------------------------------------
+
+    @property
+    def _tiktok_shop_dir(self) -> Path:
+        return self.state_dir / "sandboxes" / "tiktok_shop"
+
+    def _tiktok_shop_credentials(self) -> dict[str, str]:
+        """The sandbox app's key and secret: generated on the first start, then kept."""
+        path = self.state_dir / "sandboxes" / "tiktok_shop.json"
+        if path.exists():
+            saved = json.loads(path.read_text())
+            if saved.get("app_key") and saved.get("app_secret"):
+                return {"app_key": str(saved["app_key"]), "app_secret": str(saved["app_secret"])}
+        credentials = {"app_key": "6" + secrets.token_hex(6), "app_secret": secrets.token_hex(20)}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(json.dumps(credentials, indent=1) + "\n")
+        os.chmod(tmp, 0o600)  # it holds the app secret
+        tmp.replace(path)
+        return credentials
+
+    def _start_tiktok_shop_sandbox(self) -> None:
+        credentials = self._tiktok_shop_credentials()
+
+        def new_sandbox() -> TikTokShopSandbox:
+            return create_app(
+                credentials["app_key"],
+                credentials["app_secret"],
+                webhook_url=f"{self.api_url}/webhooks/tiktok-shop",
+                redirect_uri=f"{self.api_url}/shops/oauth/callback",
+            )
+
+        sandbox = new_sandbox()
+        try:
+            state = persistence.load_sandbox(self._tiktok_shop_dir)
+            if state is not None:
+                sandbox.load(state)
+                log.info(
+                    "restored the TikTok Shop sandbox: %d shops, %d orders",
+                    len(state["shops"]),
+                    sum(len(shop["orders"]) for shop in state["shops"]),
+                )
+        except Exception:
+            aside = self._tiktok_shop_dir.with_name(f"tiktok_shop.unreadable-{int(time.time())}")
+            self._tiktok_shop_dir.rename(aside)
+            log.exception(
+                "the TikTok Shop sandbox's saved state cannot be loaded (moved to %s): it starts empty, "
+                "and connected shops must be connected again",
+                aside,
+            )
+            sandbox = new_sandbox()
+        self._tiktok_shop_loaded = True
+        self.tiktok_shop = sandbox
+        self.tiktok_shop_url, self._stop_tiktok_shop = serve(
+            sandbox, "127.0.0.1", self.options.tiktok_shop_sandbox_port
+        )
+        log.info("TikTok Shop sandbox on %s (app key %s)", self.tiktok_shop_url, credentials["app_key"])
+
+    def _store_platform_credentials(self) -> None:
+        from chalicelib.integrations.aws.secrets import write_secret
+        from chalicelib.services.tiktok_shop_access import APP_SECRET_PATH
+
+        assert self.tiktok_shop is not None
+        write_secret(
+            APP_SECRET_PATH,
+            {"app_key": self.tiktok_shop.app_key, "app_secret": self.tiktok_shop.app_secret},
+        )
+
+    def _stop_tiktok_shop_sandbox(self) -> None:
+        if self._stop_tiktok_shop is not None:
+            self._stop_tiktok_shop()
+            self._stop_tiktok_shop = None
+
+    def _snapshot_sandboxes(self) -> None:
+        if self.tiktok_shop is None or not self._tiktok_shop_loaded:
+            return
+        try:
+            counts = persistence.dump_sandbox(self._tiktok_shop_dir, self.tiktok_shop.dump())
+        except Exception:
+            log.exception("snapshot of the TikTok Shop sandbox failed")
+            return
+        log.debug("TikTok Shop sandbox snapshot: %s", counts)
+
     def _set_environment(self, dynamodb_url: str | None) -> None:
         from local.provision import local_environment
 
@@ -195,6 +303,12 @@ class LocalStack:
             env["CLICKTOK_DYNAMODB_ENDPOINT_URL"] = dynamodb_url
         env.update(FAKE_CREDENTIALS)
         env["AWS_REGION"] = self.region
+        env["CLICKTOK_PUBLIC_API_URL"] = self.api_url
+        env["CLICKTOK_SYNC_INTERVAL_MINUTES"] = str(self.options.sync_interval_minutes)
+        if self.tiktok_shop_url:  # one sandbox server plays the API, the auth host and the authorize page
+            env["CLICKTOK_TIKTOK_SHOP_API_URL"] = self.tiktok_shop_url
+            env["CLICKTOK_TIKTOK_SHOP_AUTH_URL"] = self.tiktok_shop_url
+            env["CLICKTOK_TIKTOK_SHOP_AUTHORIZE_URL"] = f"{self.tiktok_shop_url}/oauth/authorize"
         env["POWERTOOLS_TRACE_DISABLED"] = "true"
         env["POWERTOOLS_METRICS_DISABLED"] = "true"  # EMF lines are for CloudWatch, noise in a terminal
         # Workflow ARNs are known before the machines exist, so settings may require them.
@@ -332,7 +446,8 @@ class LocalStack:
         wait_until(lambda: http_ok(f"{self.api_url}/health"), timeout=90, what="GET /health", alive=self.api)
 
     def local_env(self) -> dict[str, str]:
-        return {"CLICKTOK_API_URL": self.api_url, **self.seed, **self.runtime_env}
+        sandboxes = {"CLICKTOK_SANDBOX_TIKTOK_SHOP_URL": self.tiktok_shop_url} if self.tiktok_shop_url else {}
+        return {"CLICKTOK_API_URL": self.api_url, **sandboxes, **self.seed, **self.runtime_env}
 
     def _write_env_file(self) -> None:
         write_env_file(
@@ -355,11 +470,12 @@ class LocalStack:
         self._snapshot_thread.start()
 
     def snapshot(self) -> None:
-        if not self._restored:
-            return  # never overwrite the last good snapshot with a state that did not load it
-        from chalicelib.integrations.aws.clients import client
-
         with self._snapshot_lock:
+            self._snapshot_sandboxes()
+            if not self._restored:
+                return  # never overwrite the last good snapshot with a state that did not load it
+            from chalicelib.integrations.aws.clients import client
+
             try:
                 counts = persistence.dump_state(
                     self.state_dir, s3=client("s3"), secrets=client("secretsmanager"), region=self.region
@@ -388,6 +504,14 @@ class LocalStack:
             "-" * 78,
         ]
         lines += [f"  {name.ljust(width)} = {value}" for name, value in self.local_env().items()]
+        if self.tiktok_shop_url:
+            lines += [
+                "-" * 78,
+                "  TikTok Shop sandbox: create a shop and orders, then connect it with GET /shops/connect:",
+                f'    curl -XPOST {self.tiktok_shop_url}/_sandbox/shops -d \'{{"name": "My Shop"}}\'',
+                f"    curl -XPOST {self.tiktok_shop_url}/_sandbox/shops/<shop_id>/orders:generate "
+                "-d '{\"count\": 300}'",
+            ]
         if not self.seed:
             lines.append("  (no keys: seeding was skipped or failed, see the log above)")
         lines += ["=" * 78, "  Ctrl-C stops everything; state is kept (make reset clears it).", ""]
@@ -410,7 +534,8 @@ class LocalStack:
             ("SQS pump", lambda: self.sqs_pump and self.sqs_pump.stop()),
             ("schedule ticker", lambda: self.ticker and self.ticker.stop()),
             ("chalice local", lambda: self.api and self.api.stop()),
-            ("final snapshot", lambda: self.moto and self.snapshot()),
+            ("TikTok Shop sandbox", self._stop_tiktok_shop_sandbox),
+            ("final snapshot", self.snapshot),
             ("moto server", lambda: self.moto and self.moto.stop()),
             ("DynamoDB Local", lambda: self.dynamodb and self.dynamodb.stop()),
             ("Lambda shim", lambdas.uninstall_lambda_shim),

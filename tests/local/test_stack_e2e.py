@@ -1,4 +1,10 @@
-"""The whole local stack in a subprocess: start, serve, stop cleanly, restart with the same keys."""
+"""The whole local stack in a subprocess: start, serve, stop cleanly, restart with the same keys.
+
+Over HTTP only, as a new user does: create a TikTok Shop sandbox shop with orders, connect it
+(``GET /shops/connect``, the sandbox's authorize page, the callback), let the first sync finish,
+mutate orders in the sandbox, sync again, and compare ClickTok's orders with the sandbox's ground
+truth; after a restart the shop is still connected and syncs (the sandbox kept its tokens).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import boto3
 import httpx
@@ -21,6 +30,7 @@ from local.processes import free_port
 from local.stack import READY_MARKER
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+SYNC_TIMEOUT = 60.0
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("stack")]
 
@@ -118,6 +128,86 @@ class Stack:
             self.process.wait()
 
 
+# -- the new user's TikTok Shop journey, over HTTP --------------------------------------------------
+
+
+class User:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.api = env["CLICKTOK_API_URL"]
+        self.sandbox = env["CLICKTOK_SANDBOX_TIKTOK_SHOP_URL"]
+        self.http = httpx.Client(headers={"authorization": f"Bearer {env['CLICKTOK_API_KEY']}"}, timeout=30)
+
+    def sandbox_call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        response = httpx.request(method, f"{self.sandbox}/_sandbox{path}", json=body, timeout=30)
+        assert response.is_success, response.text
+        return response.json()
+
+    def connect(self, shop_id: str) -> dict[str, Any]:
+        started = self.http.get(f"{self.api}/shops/connect")
+        assert started.status_code == 200, started.text
+        # the seller approves on TikTok's page, which redirects back to ClickTok's callback
+        page = httpx.get(f"{started.json()['authorize_url']}&sandbox_shop_id={shop_id}", timeout=30)
+        assert page.status_code == 302, page.text
+        callback = page.headers["location"]
+        assert callback.startswith(f"{self.api}/shops/oauth/callback?"), callback
+        connected = httpx.get(callback, timeout=60)  # the seller's browser, no API key
+        assert connected.status_code == 200, connected.text
+        return connected.json()
+
+    def wait_for_sync(self, shop_id: str) -> dict[str, Any]:
+        deadline = time.monotonic() + SYNC_TIMEOUT
+        while True:
+            status = self.http.get(f"{self.api}/shops/{shop_id}/sync")
+            assert status.status_code == 200, status.text
+            streams = status.json()["streams"]
+            states = {name: stream["state"] for name, stream in streams.items()}
+            if set(states) >= {"orders", "products"} and set(states.values()) <= {"succeeded", "failed"}:
+                assert set(states.values()) == {"succeeded"}, streams
+                return streams
+            assert time.monotonic() < deadline, f"sync not finished within {SYNC_TIMEOUT}s: {streams}"
+            time.sleep(0.25)
+
+    def sync(self, shop_id: str) -> dict[str, Any]:
+        # A sync reads update_time up to the second it starts, excluded: what changed in that same
+        # second comes with the next sync. A user clicks "sync" later than that; so does this test.
+        time.sleep(1.05 - time.time() % 1)
+        requested = self.http.post(f"{self.api}/shops/{shop_id}/sync", json={})
+        assert requested.status_code == 202, requested.text
+        return self.wait_for_sync(shop_id)
+
+    def orders(self, shop_id: str) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        cursor: str | None = None
+        while True:
+            params = {"limit": 200, **({"cursor": cursor} if cursor else {})}
+            page = self.http.get(f"{self.api}/shops/{shop_id}/orders", params=params)
+            assert page.status_code == 200, page.text
+            for order in page.json()["items"]:
+                assert order["order_id"] not in found, f"order {order['order_id']} listed twice"
+                found[order["order_id"]] = order
+            cursor = page.json()["next_cursor"]
+            if not cursor:
+                return found
+
+    def assert_matches_sandbox(self, shop_id: str) -> int:
+        truth = {o["id"]: o for o in self.sandbox_call("GET", f"/shops/{shop_id}/orders")["orders"]}
+        ours = self.orders(shop_id)
+        assert len(ours) == len(truth)
+        assert set(ours) == set(truth)
+        mismatched = [i for i, o in truth.items() if ours[i]["status"] != o["status"]]
+        assert not mismatched, f"{len(mismatched)} orders with another status, e.g. {mismatched[:3]}"
+        first = min(o["create_time"] for o in truth.values())
+        days = {
+            "from": datetime.fromtimestamp(first, UTC).date().isoformat(),
+            "to": datetime.now(UTC).date().isoformat(),
+        }
+        stats = self.http.get(f"{self.api}/shops/{shop_id}/orders/stats", params=days)
+        assert stats.status_code == 200, stats.text
+        assert stats.json()["orders"] == len(truth)
+        assert stats.json()["by_status"] == dict(Counter(o["status"] for o in truth.values()))
+        return len(truth)
+
+
 @pytest.fixture
 def stacks() -> Iterator[list[Stack]]:
     started: list[Stack] = []
@@ -151,6 +241,27 @@ def test_stack_starts_stops_cleanly_and_keeps_its_state(tmp_path: Path, stacks: 
         aws_secret_access_key="local",
     )
     s3.put_object(Bucket=env["CLICKTOK_BUCKET_MEDIA"], Key="e2e/probe.txt", Body=b"kept")
+
+    # a new user connects a sandbox shop, syncs, changes orders in the sandbox, syncs again
+    user = User(env)
+    shop = user.sandbox_call("POST", "/shops", {"name": "E2E Beauty"})
+    shop_id = shop["shop_id"]
+    user.sandbox_call("POST", f"/shops/{shop_id}/orders:generate", {"count": 300, "seed": 7, "days": 30})
+    connected = user.connect(shop_id)
+    assert [s["shop_id"] for s in connected["shops"]] == [shop_id]
+    assert connected["shops"][0]["status"] == "connected"
+    streams = user.wait_for_sync(shop_id)  # connecting queues the first (full) sync
+    assert streams["orders"]["stats"]["orders_seen"] == 300
+    assert user.assert_matches_sandbox(shop_id) == 300
+    order_id = next(iter(user.orders(shop_id)))
+    webhook = user.sandbox_call(  # signed with the app secret ClickTok reads from Secrets Manager
+        "POST", f"/shops/{shop_id}/webhooks:send", {"type": "ORDER_STATUS_CHANGE", "order_id": order_id}
+    )
+    assert webhook["status"] == 200, webhook
+    mutated = user.sandbox_call("POST", f"/shops/{shop_id}/orders:mutate", {"count": 40, "seed": 8})
+    streams = user.sync(shop_id)
+    assert streams["orders"]["stats"]["orders_seen"] >= len(mutated["changed"]) + len(mutated["added"])
+    assert user.assert_matches_sandbox(shop_id) == mutated["total"]
     assert first.stop() == 0
 
     second = Stack(tmp_path, port)
@@ -170,4 +281,16 @@ def test_stack_starts_stops_cleanly_and_keeps_its_state(tmp_path: Path, stacks: 
     for key in (again["CLICKTOK_API_KEY"], again["CLICKTOK_OPERATOR_KEY"]):
         me = httpx.get(f"{api}/me", headers={"authorization": f"Bearer {key}"}, timeout=10)
         assert me.status_code == 200, me.text
+
+    # the sandbox kept its shops, orders and tokens: the shop is still connected and syncs
+    user = User(again)
+    assert again["CLICKTOK_SANDBOX_TIKTOK_SHOP_URL"], "the sandbox URL is missing from local.env"
+    assert user.sandbox_call("GET", f"/shops/{shop_id}")["orders"] == mutated["total"]
+    kept = user.http.get(f"{api}/shops/{shop_id}")
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["status"] == "connected"
+    mutated = user.sandbox_call("POST", f"/shops/{shop_id}/orders:mutate", {"count": 20, "seed": 9})
+    user.sync(shop_id)
+    assert user.assert_matches_sandbox(shop_id) == mutated["total"]
+    assert user.http.get(f"{api}/shops/{shop_id}").json()["status"] == "connected"
     assert second.stop() == 0

@@ -29,7 +29,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from http import HTTPStatus
 from typing import Any
@@ -44,6 +44,7 @@ from local.sandboxes.tiktok_shop.generate import (
     PRODUCT_STATUSES,
     REGIONS,
     OrderFactory,
+    SkuSpec,
     is_terminal,
     make_catalogue,
     money,
@@ -65,6 +66,7 @@ AUTH_FAILED = 36004004
 AUTH_RECORD_MISSING = 36004005
 
 TIMESTAMP_WINDOW = 300
+STATE_VERSION = 1  # of dump()/load()
 AUTH_CODE_TTL = 1800
 FAULT_KINDS = ("rate_limit", "server_error", "timeout", "expire_token", "out_of_window")
 WEBHOOK_TYPES = {
@@ -252,6 +254,7 @@ class TikTokShopSandbox:
         self._faults: list[dict[str, Any]] = []
         self._calls: deque[dict[str, Any]] = deque(maxlen=max_calls_logged)
         self._recent: dict[str, deque[float]] = {}
+        self.instance = secrets.token_hex(8)  # tells this sandbox's saved state from another's
 
     # == WSGI ===================================================================================
 
@@ -995,6 +998,81 @@ class TikTokShopSandbox:
                         setattr(self, key, body[key])
             return self._json(200, self._config())
         raise Fail(404, f"no control route {method} {request.path}", status=404)
+
+    # == state that outlives a restart (the local stack saves it with its moto snapshot) ========
+
+    def dump(self) -> dict[str, Any]:
+        """Everything a restart must keep, as JSON-ready plain data: shops with their orders,
+        products and catalogue, grants, auth codes, access and refresh tokens, pending faults and
+        the id counter. The call log and the QPS windows are not kept.
+
+        Orders and products are the sandbox's own dicts, not copies: they are replaced, never
+        changed in place, so serialising them after this returns is safe. ``orders_version`` of a
+        shop changes whenever its orders do (a writer may skip unchanged shops)."""
+        with self._lock:
+            next_id = next(self._ids)
+            self._ids = itertools.count(next_id)
+            return {
+                "version": STATE_VERSION,
+                "app_key": self.app_key,
+                "instance": self.instance,
+                "next_id": next_id,
+                "shops": [
+                    {
+                        "shop_id": shop.shop_id,
+                        "cipher": shop.cipher,
+                        "name": shop.name,
+                        "region": shop.region,
+                        "code": shop.code,
+                        "seller_type": shop.seller_type,
+                        "orders_version": shop.orders.version,
+                        "orders": list(shop.orders.orders.values()),
+                        "products": list(shop.products.values()),
+                        "skus": None if shop.factory is None else [asdict(s) for s in shop.factory.skus],
+                    }
+                    for shop in self.shops.values()
+                ],
+                "grants": [asdict(grant) for grant in self._grants.values()],
+                "codes": {code: list(entry) for code, entry in self._codes.items()},
+                "access_tokens": {token: asdict(r) for token, r in self._access.items()},
+                "refresh_tokens": {token: asdict(r) for token, r in self._refresh.items()},
+                "faults": [dict(fault) for fault in self._faults],
+            }
+
+    def load(self, state: dict[str, Any]) -> None:
+        """Replace the whole state with one from :meth:`dump` (of a sandbox with the same app key)."""
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(f"unknown sandbox state version {state.get('version')!r}")
+        if state.get("app_key") != self.app_key:
+            raise ValueError("the saved sandbox state belongs to another app key")
+        shops: dict[str, SandboxShop] = {}
+        for saved in state["shops"]:
+            shop = SandboxShop(
+                saved["shop_id"],
+                saved["cipher"],
+                saved["name"],
+                saved["region"],
+                saved["code"],
+                seller_type=saved.get("seller_type", "LOCAL"),
+            )
+            shop.orders.put_many(saved["orders"])
+            shop.orders.version = int(saved.get("orders_version", shop.orders.version))
+            shop.products = {product["id"]: product for product in saved["products"]}
+            if saved.get("skus") is not None:
+                skus = [SkuSpec(**sku) for sku in saved["skus"]]
+                shop.factory = OrderFactory(shop.shop_id, shop.region, skus)
+            shops[shop.shop_id] = shop
+        with self._lock:
+            self.instance = str(state.get("instance") or self.instance)
+            self._ids = itertools.count(int(state["next_id"]))
+            self.shops = shops
+            self._by_cipher = {shop.cipher: shop for shop in shops.values()}
+            self._grants = {g["grant_id"]: Grant(**g) for g in state["grants"]}
+            self._codes = {code: (entry[0], int(entry[1])) for code, entry in state["codes"].items()}
+            self._access = {t: TokenRecord(**r) for t, r in state["access_tokens"].items()}
+            self._refresh = {t: TokenRecord(**r) for t, r in state["refresh_tokens"].items()}
+            self._faults = [dict(fault) for fault in state.get("faults", [])]
+            self._recent.clear()
 
     def _config(self) -> dict[str, Any]:
         return {

@@ -31,7 +31,13 @@ def serve(app: Callable[..., Any], host: str = "127.0.0.1", port: int = 0) -> tu
     thread = threading.Thread(target=server.serve_forever, name=f"sandbox-{server.server_port}", daemon=True)
     thread.start()
 
+    stopped = threading.Event()
+
     def stop() -> None:
+        """Stop serving and close the socket; calling it again does nothing."""
+        if stopped.is_set():
+            return
+        stopped.set()
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
