@@ -26,6 +26,7 @@ import json
 import random
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,11 +41,14 @@ from chalicelib.domain.order_contribution import (
     merge_into,
     order_facts,
 )
-from chalicelib.integrations.aws.clients import client
+from chalicelib.integrations.aws.clients import fast_client
 from chalicelib.store.orders import created_key, shop_key
 
 MAX_ACTIONS = 100  # TransactWriteItems limit
 MAX_ATTEMPTS = 8
+# Chunks of one page are written concurrently (they rarely share a day item; when they do, the
+# transaction conflict is retried). I/O overlap within one invocation, not fan-out.
+CHUNK_WORKERS = 4
 _READ_ATTRIBUTES = "order_id, update_time, #day, #status, total_minor, brand_minor"
 _RETRYABLE_REASONS = frozenset({"", "None", "ConditionalCheckFailed", "TransactionConflict"})
 _READ_NAMES = {"#day": "day", "#status": "status"}
@@ -104,7 +108,7 @@ def _stored_from(item: Mapping[str, Any]) -> _Stored:
 
 
 def _read_stored(key: str, order_ids: Sequence[str]) -> dict[str, _Stored]:
-    dynamodb = client("dynamodb")
+    dynamodb = fast_client("dynamodb")
     table = get_settings().table("orders")
     found: dict[str, _Stored] = {}
     for start in range(0, len(order_ids), 100):
@@ -158,30 +162,40 @@ def _order_put(table: str, item: dict[str, Any], stored: _Stored | None) -> dict
     return {"Put": put}
 
 
-def _plan(
-    facts: Sequence[OrderFacts], stored: Mapping[str, _Stored]
-) -> list[list[tuple[OrderFacts, _Stored | None, dict[str, Counters]]]]:
-    """The orders to write, with their deltas, cut into chunks of ≤ MAX_ACTIONS actions."""
-    chunks: list[list[tuple[OrderFacts, _Stored | None, dict[str, Counters]]]] = []
-    current: list[tuple[OrderFacts, _Stored | None, dict[str, Counters]]] = []
-    days: set[str] = set()
+_Planned = tuple[OrderFacts, "_Stored | None", dict[str, Counters]]
+
+
+def _plan(facts: Sequence[OrderFacts], stored: Mapping[str, _Stored]) -> list[list[_Planned]]:
+    """The orders to write, with their deltas, in chunks of ≤ MAX_ACTIONS actions.
+
+    Orders are grouped by the days their delta touches (one day, unless an order moved days) and
+    groups are packed whole into chunks while they fit, so most day items are updated by one chunk
+    only: close to the fewest actions (orders + distinct days) and little contention between chunks.
+    """
+    groups: dict[tuple[str, ...], list[_Planned]] = {}
     for order in facts:
         old = stored.get(order.order_id)
         if old is not None and old.update_time >= order.update_time:
             continue
         change = delta(old.contribution if old else None, order.contribution)
-        new_days = days | set(change)
-        if current and len(current) + 1 + len(new_days) > MAX_ACTIONS:
-            chunks.append(current)
-            current, new_days = [], set(change)
-        current.append((order, old, change))
-        days = new_days
+        groups.setdefault(tuple(sorted(change)), []).append((order, old, change))
+    chunks: list[list[_Planned]] = []
+    current: list[_Planned] = []
+    days: set[str] = set()
+    for group_days, group in sorted(groups.items()):
+        for planned in group:
+            new_days = days | set(group_days)
+            if current and len(current) + 1 + len(new_days) > MAX_ACTIONS:
+                chunks.append(current)
+                current, new_days = [], set(group_days)
+            current.append(planned)
+            days = new_days
     if current:
         chunks.append(current)
     return chunks
 
 
-def _transact(key: str, chunk: Sequence[tuple[OrderFacts, _Stored | None, dict[str, Counters]]]) -> None:
+def _transact(key: str, chunk: Sequence[_Planned]) -> None:
     settings = get_settings()
     orders_table, daily_table = settings.table("orders"), settings.table("daily")
     totals: dict[str, Counters] = {}
@@ -194,7 +208,7 @@ def _transact(key: str, chunk: Sequence[tuple[OrderFacts, _Stored | None, dict[s
         kept = {name: value for name, value in counters.items() if value}
         if kept:
             actions.append(_daily_update(daily_table, key, day, kept, currency))
-    client("dynamodb").transact_write_items(TransactItems=actions)
+    fast_client("dynamodb").transact_write_items(TransactItems=actions)
 
 
 def _cancel_reasons(exc: ClientError) -> list[str]:
@@ -218,14 +232,25 @@ def write_orders(
         return WriteCounts(seen, 0, seen)
     ordered = list(newest.values())
     stored = {} if assume_new else _read_stored(key, [o.order_id for o in ordered])
+    chunks = _plan(ordered, stored)
+    if CHUNK_WORKERS > 1 and len(chunks) > 1:
+        with ThreadPoolExecutor(max_workers=min(CHUNK_WORKERS, len(chunks))) as pool:
+            written = sum(pool.map(lambda chunk: _write_chunk(key, shop_id, chunk), chunks))
+    else:
+        written = sum(_write_chunk(key, shop_id, chunk) for chunk in chunks)
+    return WriteCounts(seen, written, seen - written)
+
+
+def _write_chunk(key: str, shop_id: str, chunk: list[_Planned]) -> int:
+    """Write one planned chunk; on a cancelled transaction re-read its orders and retry."""
     written = 0
-    pending = _plan(ordered, stored)
+    pending = [chunk]
     attempt = 0
     while pending:
-        chunk = pending.pop(0)
+        current = pending.pop(0)
         try:
-            _transact(key, chunk)
-            written += len(chunk)
+            _transact(key, current)
+            written += len(current)
             continue
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
@@ -237,8 +262,9 @@ def write_orders(
         if attempt >= MAX_ATTEMPTS:
             raise RuntimeError(f"orders of {shop_id} kept conflicting with concurrent writes; giving up")
         time.sleep(min(0.5, 0.01 * 2**attempt) * random.random())  # noqa: S311 - jitter
-        # someone else wrote some of these orders meanwhile: read them again and re-plan the chunk
-        chunk_orders = [order for order, _, _ in chunk]
-        fresh = _read_stored(key, [o.order_id for o in chunk_orders])
-        pending[:0] = _plan(chunk_orders, fresh)
-    return WriteCounts(seen, written, seen - written)
+        # someone else wrote some of these orders meanwhile (or a day item was busy): read the
+        # orders again and re-plan; versions already stored are dropped, the rest retried
+        orders = [order for order, _, _ in current]
+        fresh = _read_stored(key, [o.order_id for o in orders])
+        pending[:0] = _plan(orders, fresh)
+    return written

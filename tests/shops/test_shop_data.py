@@ -95,7 +95,7 @@ def test_stats_and_kpis_match_the_ground_truth(api, synced):
 
 
 def test_a_cancelled_order_leaves_gmv_after_the_next_sync(api, synced, shop_sandbox, run_jobs):
-    tenant, shop, truth = synced
+    tenant, shop, _truth = synced
     before = api.get(f"/shops/{shop['shop_id']}/kpis?days=30", key=tenant.owner_key).body["totals"]
     shop_sandbox.app.mutate_orders(shop["shop_id"], count=25, seed=12)
     assert (

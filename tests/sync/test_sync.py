@@ -1,0 +1,239 @@
+"""Orders sync against the TikTok Shop sandbox and moto: exact ground truth through faults and crashes."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+import pytest
+
+from chalicelib.integrations.tiktok_shop.errors import AuthError
+from chalicelib.services import orders as orders_service
+from chalicelib.services import shop_sync
+from chalicelib.store import order_writes
+from chalicelib.store.orders import OrderItem, shop_key
+from tests.sync.expected import day, expected_totals
+
+from .conftest import Shop
+
+
+def stored_orders(shop: Shop) -> dict[str, OrderItem]:
+    return {o.order_id: o for o in OrderItem.query(shop_key(shop.tenant_id, shop.shop_id))}
+
+
+def assert_matches_truth(shop: Shop) -> None:
+    truth = shop.truth()
+    stored = stored_orders(shop)
+    assert set(stored) == {o["id"] for o in truth}
+    for order in truth:
+        mine = stored[order["id"]]
+        assert (mine.status, mine.update_time, mine.total_amount) == (
+            order["status"],
+            order["update_time"],
+            order["payment"]["total_amount"],
+        )
+    first = min(day(o["create_time"]) for o in truth)
+    last = max(day(o["create_time"]) for o in truth)
+    stats = orders_service.order_stats(shop.tenant_id, shop.shop_id, first, last)
+    want = expected_totals(truth)
+    got = {
+        "orders": stats["orders"],
+        "gmv_orders": stats["gmv_orders"],
+        "gmv_minor": stats["gmv_minor"],
+        "by_status": stats["by_status"],
+        "by_brand": {
+            b: {"orders": v["orders"], "gmv_minor": v["gmv_minor"]} for b, v in stats["by_brand"].items()
+        },
+    }
+    assert got == want
+    today = datetime.fromtimestamp(shop.clock(), UTC).date()
+    report = orders_service.kpis(shop.tenant_id, shop.shop_id, 30, today=today)
+    current = expected_totals(truth, report["from"], report["to"])
+    previous = expected_totals(truth, report["previous"]["from"], report["previous"]["to"])
+    assert report["totals"]["gmv_minor"] == current["gmv_minor"]
+    assert report["totals"]["orders"] == current["orders"]
+    assert report["previous"]["gmv_minor"] == previous["gmv_minor"]
+    assert sum(p["gmv_minor"] for p in report["series"]) == current["gmv_minor"]
+    assert len(report["series"]) == 30
+    assert report["change"]["gmv_minor"]["absolute"] == current["gmv_minor"] - previous["gmv_minor"]
+
+
+@pytest.fixture
+def transacts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many orders each TransactWriteItems carried."""
+    seen: list[int] = []
+    real = order_writes._transact
+
+    def counting(key, chunk):
+        seen.append(len(chunk))
+        return real(key, chunk)
+
+    monkeypatch.setattr(order_writes, "_transact", counting)
+    return seen
+
+
+def test_full_then_incremental_matches_truth_with_minimal_calls(shop: Shop, transacts: list[int]) -> None:
+    n = len(shop.truth())
+    result = shop.sync()
+    assert result.state == "succeeded"
+    assert len(shop.order_calls()) == math.ceil(n / 100) + 1 == result.stats["api_calls"]
+    assert result.stats["orders_written"] == n
+    assert_matches_truth(shop)
+    item = shop.stream_item()
+    assert (item.state, item.cursor, item.due_pk, item.page_token) == (
+        "succeeded",
+        result.cursor,
+        "DUE#orders",
+        None,
+    )
+    assert item.due_at == int(item.finished_at.timestamp()) + 900
+
+    shop.sandbox.clear_calls()
+    transacts.clear()
+    again = shop.sync()
+    assert len(shop.sandbox.calls()) == 1 and again.stats["api_calls"] == 1
+    assert transacts == [] and again.stats["orders_written"] == 0
+    assert again.cursor >= result.cursor
+
+    shop.clock.tick(120)
+    mutated = shop.sandbox.mutate_orders(shop.shop_id, 60, seed=3)
+    shop.sandbox.clear_calls()
+    moved = shop.sync()
+    assert moved.stats["orders_written"] == len(mutated["changed"]) + len(mutated["added"])
+    assert len(shop.order_calls()) == 1
+    assert_matches_truth(shop)
+
+
+def test_faults_lose_nothing_and_count_nothing_twice(shop: Shop) -> None:
+    sandbox = shop.sandbox
+    sandbox.inject_fault("rate_limit", 2, retry_after=0)
+    sandbox.inject_fault("server_error", 1)
+    sandbox.inject_fault("timeout", 1)
+    sandbox.inject_fault("expire_token", 1)
+    sandbox.inject_fault("out_of_window", 2)
+    assert shop.sync().state == "succeeded"
+    assert shop.tokens.refreshes == 1
+    assert_matches_truth(shop)
+    shop.clock.tick(120)
+    sandbox.mutate_orders(shop.shop_id, 50, seed=5)
+    sandbox.inject_fault("out_of_window", 3)
+    sandbox.inject_fault("server_error", 1)
+    assert shop.sync().state == "succeeded"
+    assert_matches_truth(shop)
+
+
+def test_crash_after_checkpoint_resumes_without_double_counting(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    n = len(shop.truth())
+
+    def crash(stream: str, pages: int) -> None:
+        if pages == 2:
+            raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(shop_sync, "after_page_hook", crash)
+    run_id = shop.queue()
+    with pytest.raises(RuntimeError, match="worker killed"):
+        shop.sync(run_id=run_id)
+    item = shop.stream_item()
+    assert item.state == "failed" and "worker killed" in item.last_error and item.page_token
+    monkeypatch.setattr(shop_sync, "after_page_hook", lambda stream, pages: None)
+    result = shop.sync(run_id=run_id)  # the SQS redelivery
+    assert result.state == "succeeded"
+    assert len(shop.order_calls()) == math.ceil(n / 100) + 1  # no page fetched twice
+    assert result.stats["pages"] == math.ceil(n / 100) + 1 and result.stats["orders_written"] == n
+    assert_matches_truth(shop)
+
+
+def test_crash_between_write_and_checkpoint_rewrites_nothing(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = shop_sync._fenced
+    calls = {"n": 0}
+
+    def flaky(key, run_id, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:  # page 2 is written, its checkpoint is not
+            raise TimeoutError("lambda timed out")
+        return real(key, run_id, **kwargs)
+
+    monkeypatch.setattr(shop_sync, "_fenced", flaky)
+    run_id = shop.queue()
+    with pytest.raises(TimeoutError):
+        shop.sync(run_id=run_id)
+    result = shop.sync(run_id=run_id)
+    assert result.state == "succeeded"
+    assert result.stats["orders_written"] == len(shop.truth()) - 100  # page 2 again: all skipped
+    assert_matches_truth(shop)
+
+
+def test_expired_lease_is_taken_over_live_lease_and_stale_run_are_not(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_id = shop.queue()
+    monkeypatch.setattr(
+        shop_sync, "after_page_hook", lambda s, p: (_ for _ in ()).throw(SystemExit("killed"))
+    )
+    with pytest.raises(SystemExit):  # a hard kill: no failure handler runs, the item stays running
+        shop.sync(run_id=run_id)
+    monkeypatch.setattr(shop_sync, "after_page_hook", lambda stream, pages: None)
+    assert shop.stream_item().state == "running"
+    assert shop.sync(run_id=run_id).state == "skipped"  # lease still live
+    assert shop.sync(run_id="someone-elses-run").state == "skipped"
+    later = shop.stream_item().lease_until + 1
+    shop.sandbox.clear_calls()
+    result = shop.sync(run_id=run_id, now=lambda: later)
+    assert result.state == "succeeded"
+    assert_matches_truth(shop)
+    shop.sandbox.clear_calls()
+    assert shop.sync(run_id=run_id).state == "skipped"  # a duplicate delivery after success
+    assert shop.sandbox.calls() == []
+
+
+def test_revoked_authorization_stops_the_stream(shop: Shop) -> None:
+    shop.sandbox.revoke_shop(shop.shop_id)
+    with pytest.raises(AuthError):
+        shop.sync()
+    item = shop.stream_item()
+    assert item.state == "stopped" and item.last_error.startswith("needs_reconnect: ")
+    assert "ROW_" not in item.last_error
+
+
+def test_refresh_orders_for_webhooks(shop: Shop) -> None:
+    shop.sync()
+    shop.clock.tick(120)
+    changed = shop.sandbox.mutate_orders(shop.shop_id, 5, seed=9, new=2)
+    ids = changed["changed"] + changed["added"]
+    counts = shop_sync.refresh_orders(shop.tenant_id, shop.shop_id, ids, shop.client, shop_cipher=shop.cipher)
+    assert counts.written == len(ids)
+    assert_matches_truth(shop)
+
+
+def test_list_and_get_orders(shop: Shop) -> None:
+    shop.sync()
+    truth = sorted(shop.truth(), key=lambda o: (o["create_time"], o["id"]), reverse=True)
+    seen, cursor = [], None
+    while True:
+        page = orders_service.list_orders(shop.tenant_id, shop.shop_id, limit=90, cursor=cursor)
+        seen += [o.order_id for o in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == [o["id"] for o in truth]
+    cancelled = orders_service.list_orders(shop.tenant_id, shop.shop_id, status="CANCELLED", limit=500)
+    assert {o.order_id for o in cancelled.items} == {o["id"] for o in truth if o["status"] == "CANCELLED"}
+    stanley = orders_service.list_orders(shop.tenant_id, shop.shop_id, brand="Stanley", limit=500)
+    assert {o.order_id for o in stanley.items} == {
+        o["id"] for o in truth if any(li["product_name"].startswith("Stanley ") for li in o["line_items"])
+    }
+    lo, hi = truth[60]["create_time"], truth[20]["create_time"]
+    ranged = orders_service.list_orders(
+        shop.tenant_id, shop.shop_id, created_from=lo, created_to=hi, limit=500
+    )
+    assert [o.order_id for o in ranged.items] == [o["id"] for o in truth if lo <= o["create_time"] < hi]
+    text = orders_service.list_orders(shop.tenant_id, shop.shop_id, q="TUMBLER", limit=500)
+    assert {o.order_id for o in text.items} == {
+        o["id"] for o in truth if any("Tumbler" in li["product_name"] for li in o["line_items"])
+    }
+    one = orders_service.get_order(shop.tenant_id, shop.shop_id, truth[0]["id"])
+    assert one.brands and one.line_items[0]["product_name"] == truth[0]["line_items"][0]["product_name"]
