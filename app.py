@@ -38,7 +38,7 @@ def refresh_shop_tokens(event: CloudWatchEvent) -> None:
 def sync_worker(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.jobs import shop_sync
 
-    return shop_sync.handle_sync_batch(event.to_dict())
+    return shop_sync.handle_sync_batch(event.to_dict(), event.context)
 
 
 @app.on_sqs_message(queue="exports", batch_size=1, name="export_worker")

@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.config import get_settings
+from chalicelib.integrations.aws import queues
 from chalicelib.integrations.tiktok_shop.errors import AuthError
 from chalicelib.observability import logger
 from chalicelib.runtime import ensure_ready
@@ -41,13 +42,25 @@ def refresh_tokens() -> int:
     return count
 
 
-def handle_sync_batch(event: dict[str, Any]) -> dict[str, Any]:
+# A run hands over to a fresh invocation when less than this is left of the Lambda's time, so a
+# long first sync never dies mid-page and waits out the queue's visibility timeout.
+YIELD_WHEN_LEFT_MS = 90_000
+
+
+def handle_sync_batch(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """One SQS batch; failed records are reported so only they come back (ReportBatchItemFailures)."""
     ensure_ready()
-    return process_partial_response(event=event, record_handler=_handle_record, processor=_processor)
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+
+    def should_yield() -> bool:
+        return callable(remaining) and remaining() < YIELD_WHEN_LEFT_MS
+
+    return process_partial_response(
+        event=event, record_handler=lambda record: _handle_record(record, should_yield), processor=_processor
+    )
 
 
-def _handle_record(record: SQSRecord) -> None:
+def _handle_record(record: SQSRecord, should_yield: Any = None) -> None:
     message = json.loads(record.body)
     tenant_id, shop_id = message["tenant_id"], message["shop_id"]
     logger.append_keys(tenant_id=tenant_id, shop_id=shop_id, job=message.get("kind"))
@@ -61,7 +74,7 @@ def _handle_record(record: SQSRecord) -> None:
         return
     with client_for_shop(tenant_id, shop) as client:
         try:
-            _run(message, shop, client)
+            _run(message, shop, client, should_yield)
         except AuthError as exc:
             mark_needs_reconnect(
                 tenant_id, shop.open_id or "", f"TikTok Shop refused the credentials ({exc.code})"
@@ -69,7 +82,7 @@ def _handle_record(record: SQSRecord) -> None:
             logger.warning("shop needs reconnect; message dropped", extra={"code": exc.code})
 
 
-def _run(message: dict[str, Any], shop: ShopItem, client: Any) -> None:
+def _run(message: dict[str, Any], shop: ShopItem, client: Any, should_yield: Any) -> None:
     if message["kind"] == "stream":
         result = shop_sync.run_stream(
             shop.tenant_id,
@@ -80,7 +93,10 @@ def _run(message: dict[str, Any], shop: ShopItem, client: Any) -> None:
             run_id=message["run_id"],
             full=bool(message.get("full")),
             next_due_in=get_settings().sync_interval_minutes * 60,
+            should_yield=should_yield,
         )
+        if result.state == "continued":
+            queues.send(shops.SYNC_QUEUE, message)
         logger.info("stream synced", extra={"stream": message["stream"], "result": repr(result)})
     elif message["kind"] == "orders":
         counts = shop_sync.refresh_orders(

@@ -88,6 +88,7 @@ class SyncResult:
     stream: str
     run_id: str
     # succeeded | skipped (stale or duplicate message) | superseded (lease lost to another worker)
+    # | continued (yielded at a checkpoint; send the message again)
     state: str
     cursor: int | None = None
     stats: dict[str, int] = field(default_factory=dict)
@@ -297,8 +298,13 @@ def run_stream(
     full: bool = False,
     now: Callable[[], float] = time.time,
     next_due_in: int = 900,
+    should_yield: Callable[[], bool] | None = None,
 ) -> SyncResult:
-    """Run (or resume) sync run ``run_id`` of ``stream``; see the module docstring."""
+    """Run (or resume) sync run ``run_id`` of ``stream``; see the module docstring.
+
+    ``should_yield`` is asked after every checkpoint; when it says so (the Lambda is about to run
+    out of time), the run is put back to ``queued`` at its checkpoint and ``continued`` returned,
+    for the caller to send its message again: a long sync goes on in the next invocation."""
     if stream not in STREAMS:
         raise ValueError(f"unknown stream {stream!r}; one of {STREAMS}")
     key = _stream_key(tenant_id, shop_id, stream)
@@ -360,6 +366,9 @@ def run_stream(
                 ),
             )
             after_page_hook(stream, progress.pages)
+            if should_yield is not None and should_yield():
+                _fenced(key, run_id, set_values={"state": "queued"}, remove=("lease_until",))
+                return SyncResult(stream, run_id, "continued", None, progress.checkpoint())
         finished = now()
         stats = progress.final(stream, finished)
         _fenced(

@@ -1,5 +1,6 @@
 """The sync worker and schedules, run as Lambda runs them, against the sandbox."""
 
+import json
 import time
 
 
@@ -75,3 +76,43 @@ def test_a_revoked_shop_stops_syncing_with_needs_reconnect(api, connected_shop, 
     assert got["status"] == "needs_reconnect"
     assert got["sync"]["orders"]["state"] == "stopped"
     assert "needs_reconnect" in got["sync"]["orders"]["last_error"]
+
+
+def test_a_sync_short_of_lambda_time_hands_over_at_a_checkpoint(api, connected_shop, shop_sandbox, queued):
+    from chalicelib.jobs import shop_sync as sync_job
+    from chalicelib.services import shops
+
+    class AlmostOutOfTime:
+        def get_remaining_time_in_millis(self):
+            return sync_job.YIELD_WHEN_LEFT_MS - 1
+
+    tenant, shop = connected_shop
+    shop_sandbox.app.generate_orders(shop["shop_id"], count=250, seed=21, days=10)
+    for stream in shops.sync_streams(tenant.tenant_id, shop["shop_id"]):
+        stream.update(actions=[type(stream).state.set("succeeded")])
+    api.post(
+        f"/shops/{shop['shop_id']}/sync",
+        key=tenant.owner_key,
+        json_body={"full": True, "streams": ["orders"]},
+    )
+    (message,) = queued()
+    invocations = 0
+    while message is not None:
+        invocations += 1
+        event = {
+            "Records": [{"messageId": str(invocations), "body": json.dumps(message), "receiptHandle": "r"}]
+        }
+        assert sync_job.handle_sync_batch(event, AlmostOutOfTime()) == {"batchItemFailures": []}
+        waiting = queued()
+        assert len(waiting) <= 1
+        message = waiting[0] if waiting else None
+        if message:
+            assert message["run_id"] and message["stream"] == "orders"
+            state = api.get(f"/shops/{shop['shop_id']}/sync", key=tenant.owner_key).body["streams"]["orders"]
+            assert state["state"] == "queued"
+    assert invocations >= 3  # one page per invocation, then the catch-up pass
+    assert set(stored_orders(tenant.tenant_id, shop["shop_id"])) == {
+        o["id"] for o in shop_sandbox.app.ground_truth(shop["shop_id"])
+    }
+    final = api.get(f"/shops/{shop['shop_id']}/sync", key=tenant.owner_key).body["streams"]["orders"]
+    assert final["state"] == "succeeded" and final["stats"]["orders_written"] == 250
