@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, model_v
 
 from chalicelib.api.models import ItemsPage, PageQuery, RequestModel
 from chalicelib.api.routing import RequestContext, route
+from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.principals import Role
 from chalicelib.errors import NotFound
 from chalicelib.integrations.aws import queues
@@ -22,17 +23,6 @@ from chalicelib.store.shops import ExportItem
 
 bp = Blueprint(__name__)
 
-OrderStatus = Literal[
-    "UNPAID",
-    "ON_HOLD",
-    "AWAITING_SHIPMENT",
-    "PARTIALLY_SHIPPING",
-    "AWAITING_COLLECTION",
-    "IN_TRANSIT",
-    "DELIVERED",
-    "COMPLETED",
-    "CANCELLED",
-]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 EXPORTS_QUEUE = "exports"
 

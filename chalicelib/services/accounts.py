@@ -25,7 +25,7 @@ from chalicelib.store.entities import (
     member_partition,
     tenant_partition,
 )
-from chalicelib.store.paging import Page, query_page
+from chalicelib.store.paging import Page, prefix_page
 
 
 @dataclass(frozen=True)
@@ -151,18 +151,8 @@ def add_member(tenant_id: str | None, email: str, role: Role, *, created_by: str
 
 
 def list_users(actor: Principal, *, limit: int, cursor: str | None) -> Page[UserItem]:
-    partition = member_partition(actor.tenant_id)
-    return query_page(
-        lambda page_size, start: UserItem.query(
-            partition,
-            UserItem.sk.startswith(UserItem.SORT_PREFIX),
-            limit=page_size,
-            last_evaluated_key=start,
-        ),
-        limit=limit,
-        cursor=cursor,
-        scope=("users", partition),
-        key_names=("pk", "sk"),
+    return prefix_page(
+        UserItem, member_partition(actor.tenant_id), UserItem.SORT_PREFIX, limit=limit, cursor=cursor
     )
 
 

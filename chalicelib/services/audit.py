@@ -11,7 +11,7 @@ from chalicelib.domain.ids import time_ordered_id
 from chalicelib.domain.principals import Principal
 from chalicelib.store.audit import AuditEventItem
 from chalicelib.store.entities import PLATFORM_PARTITION
-from chalicelib.store.paging import Page, query_page
+from chalicelib.store.paging import Page, query_source_page
 
 
 @dataclass(frozen=True)
@@ -78,16 +78,12 @@ def list_events(
         index, hash_value, key_names = AuditEventItem.by_action, f"{partition}#{action}", ("tenant_action",)
     else:
         index, hash_value, key_names = None, partition, ()
-    source = index if index is not None else AuditEventItem
-    return query_page(
-        lambda page_size, start: source.query(
-            hash_value,
-            range_condition,
-            filter_condition=filter_condition,
-            scan_index_forward=False,
-            limit=page_size,
-            last_evaluated_key=start,
-        ),
+    return query_source_page(
+        index if index is not None else AuditEventItem,
+        hash_value,
+        range_condition,
+        filter_condition=filter_condition,
+        newest_first=True,
         limit=limit,
         cursor=cursor,
         scope=("audit", partition, action, actor, since),

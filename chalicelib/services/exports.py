@@ -185,27 +185,23 @@ def build_export(tenant_id: str, export_id: str, *, part_size: int = DEFAULT_PAR
             ]
         )
     except ExportFailed as exc:
-        if writer is not None:
-            writer.abort()
-        item.update(
-            actions=[
-                ExportItem.status.set("failed"),
-                ExportItem.error.set(str(exc)[:300]),
-                ExportItem.finished_at.set(datetime.now(UTC)),
-            ]
-        )
+        _fail(item, writer, str(exc)[:300])
     except Exception as exc:
-        if writer is not None:
-            writer.abort()
-        item.update(
-            actions=[
-                ExportItem.status.set("failed"),
-                ExportItem.error.set(f"export failed: {type(exc).__name__}"),
-                ExportItem.finished_at.set(datetime.now(UTC)),
-            ]
-        )
+        _fail(item, writer, f"export failed: {type(exc).__name__}")
         raise
     return item
+
+
+def _fail(item: ExportItem, writer: _MultipartWriter | None, reason: str) -> None:
+    if writer is not None:
+        writer.abort()
+    item.update(
+        actions=[
+            ExportItem.status.set("failed"),
+            ExportItem.error.set(reason),
+            ExportItem.finished_at.set(datetime.now(UTC)),
+        ]
+    )
 
 
 def export_download_url(item: ExportItem, *, expires_in: int = URL_SECONDS) -> str | None:

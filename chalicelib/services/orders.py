@@ -18,7 +18,7 @@ from chalicelib.domain.money import from_minor
 from chalicelib.errors import BadRequest, NotFound
 from chalicelib.integrations.aws.clients import client
 from chalicelib.store.orders import OrderItem, shop_key
-from chalicelib.store.paging import Page, query_page
+from chalicelib.store.paging import Page, query_source_page
 from chalicelib.store.products import ProductItem, source_key
 
 MAX_RANGE_DAYS = 366
@@ -74,15 +74,12 @@ def list_orders(
     else:
         index, hash_value = OrderItem.by_created, key
         key_names = ("shop_key", "order_id", "created_key")
-    return query_page(
-        lambda page_size, start: index.query(
-            hash_value,
-            range_condition,
-            filter_condition=filter_condition,
-            scan_index_forward=False,
-            limit=page_size,
-            last_evaluated_key=start,
-        ),
+    return query_source_page(
+        index,
+        hash_value,
+        range_condition,
+        filter_condition=filter_condition,
+        newest_first=True,
         limit=limit,
         cursor=cursor,
         scope=("orders", tenant_id, shop_id, status, brand, q, low, high),
@@ -222,10 +219,10 @@ def list_shop_products(
     for condition in filters:
         filter_condition = condition if filter_condition is None else filter_condition & condition
     hash_value = source_key(tenant_id, "shop", shop_id)
-    return query_page(
-        lambda page_size, start: ProductItem.by_source.query(
-            hash_value, filter_condition=filter_condition, limit=page_size, last_evaluated_key=start
-        ),
+    return query_source_page(
+        ProductItem.by_source,
+        hash_value,
+        filter_condition=filter_condition,
         limit=limit,
         cursor=cursor,
         scope=("shop_products", tenant_id, shop_id, status, q),

@@ -24,7 +24,7 @@ from chalicelib.observability import logger
 from chalicelib.services import tiktok_shop_access as access
 from chalicelib.store.connections import TOKENS_DUE, ConnectionItem
 from chalicelib.store.entities import tenant_partition
-from chalicelib.store.paging import Page, query_page
+from chalicelib.store.paging import Page, prefix_page
 from chalicelib.store.shops import OAuthStateItem, ShopItem, ShopOwnerItem, SyncStreamItem
 
 STATE_TTL = timedelta(minutes=10)
@@ -160,15 +160,8 @@ def complete_connect(code: str, state: str) -> Connected:
 
 
 def list_shops(tenant_id: str, *, limit: int, cursor: str | None) -> Page[ShopItem]:
-    partition = tenant_partition(tenant_id)
-    return query_page(
-        lambda size, start: ShopItem.query(
-            partition, ShopItem.sk.startswith(ShopItem.SORT_PREFIX), limit=size, last_evaluated_key=start
-        ),
-        limit=limit,
-        cursor=cursor,
-        scope=("shops", partition),
-        key_names=("pk", "sk"),
+    return prefix_page(
+        ShopItem, tenant_partition(tenant_id), ShopItem.SORT_PREFIX, limit=limit, cursor=cursor
     )
 
 

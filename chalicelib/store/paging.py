@@ -78,3 +78,45 @@ def query_page(
     serialized = items[-1].serialize()
     last_key = {name: serialized[name] for name in key_names}
     return Page(items, encode_cursor(last_key, scope))
+
+
+def query_source_page(
+    source: Any,
+    hash_value: str,
+    range_condition: Any = None,
+    *,
+    filter_condition: Any = None,
+    newest_first: bool = False,
+    limit: int,
+    cursor: str | None,
+    scope: Sequence[object],
+    key_names: Sequence[str],
+) -> Page[Any]:
+    """One page of a query of ``source`` (a model or an index) on one partition."""
+    return query_page(
+        lambda page_size, start: source.query(
+            hash_value,
+            range_condition,
+            filter_condition=filter_condition,
+            scan_index_forward=not newest_first,
+            limit=page_size,
+            last_evaluated_key=start,
+        ),
+        limit=limit,
+        cursor=cursor,
+        scope=scope,
+        key_names=key_names,
+    )
+
+
+def prefix_page(model: type[M], partition: str, prefix: str, *, limit: int, cursor: str | None) -> Page[M]:
+    """One page of the items of ``partition`` whose sort key starts with ``prefix`` (``pk``/``sk`` tables)."""
+    return query_source_page(
+        model,
+        partition,
+        model.sk.startswith(prefix),  # type: ignore[attr-defined]
+        limit=limit,
+        cursor=cursor,
+        scope=(model.__name__, partition, prefix),
+        key_names=("pk", "sk"),
+    )

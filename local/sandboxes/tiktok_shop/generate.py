@@ -10,17 +10,8 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-ORDER_STATUSES = (
-    "UNPAID",
-    "ON_HOLD",
-    "AWAITING_SHIPMENT",
-    "PARTIALLY_SHIPPING",
-    "AWAITING_COLLECTION",
-    "IN_TRANSIT",
-    "DELIVERED",
-    "COMPLETED",
-    "CANCELLED",
-)
+from chalicelib.domain.order_status import ORDER_STATUSES
+
 PRODUCT_STATUSES = (
     "DRAFT",
     "PENDING",
