@@ -38,11 +38,11 @@ PIP_OPTIONS: tuple[str, ...] = (
 # The Lambda Python runtime ships these; a second copy in the layer would only shadow the runtime's.
 PROVIDED_BY_RUNTIME: tuple[str, ...] = ("boto3", "botocore", "s3transfer")
 
-_INCLUDE = re.compile(r"^\s*(?:-r|--requirement)\s*=?\s*(\S+)")
+_INCLUDE = re.compile(r"^\s*(?:-r|--requirement|-c|--constraint)\s*=?\s*(\S+)")
 
 
 def requirement_files(path: Path = REQUIREMENTS) -> list[Path]:
-    """``path`` and every file it includes with ``-r``, depth first, each once."""
+    """``path`` and every file it includes with ``-r`` or ``-c``, depth first, each once."""
     seen: list[Path] = []
 
     def visit(current: Path) -> None:
