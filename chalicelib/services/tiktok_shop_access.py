@@ -12,14 +12,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.config import get_settings
 from chalicelib.errors import NotFound, ServiceUnavailable
 from chalicelib.integrations.aws import secrets
-from chalicelib.integrations.tiktok_shop.client import TikTokShopClient
 from chalicelib.integrations.tiktok_shop.errors import RefreshTokenInvalid
 from chalicelib.integrations.tiktok_shop.models import TokenSet
 from chalicelib.observability import logger
@@ -27,11 +26,16 @@ from chalicelib.store.connections import TOKENS_DUE, ConnectionItem
 from chalicelib.store.entities import tenant_partition
 from chalicelib.store.shops import ShopItem
 
+if TYPE_CHECKING:  # httpx costs a tenth of a second to import: only requests that call TikTok pay it
+    import httpx
+
+    from chalicelib.integrations.tiktok_shop.client import TikTokShopClient
+
 APP_SECRET_PATH = "platform/tiktok-shop"  # noqa: S105 - a secret name, not a secret
 REFRESH_LOCK_SECONDS = 30
 REFRESH_AHEAD_SECONDS = 86_400
 
-_transport: httpx.BaseTransport | None = None
+_transport: Any = None
 
 
 def use_transport(transport: httpx.BaseTransport | None) -> None:
@@ -65,6 +69,8 @@ def app_credentials() -> AppCredentials:
 
 
 def new_client(tokens: ConnectionTokens | None = None) -> TikTokShopClient:
+    from chalicelib.integrations.tiktok_shop.client import TikTokShopClient
+
     settings = get_settings()
     credentials = app_credentials()
     client = TikTokShopClient(

@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY = ("moviepy", "numpy", "openai", "matplotlib", "PIL", "boto3", "moto")
+HEAVY = ("moviepy", "numpy", "openai", "matplotlib", "PIL", "boto3", "moto", "httpx")
 
 
 def test_import_app_loads_no_heavy_library():
