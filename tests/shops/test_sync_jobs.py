@@ -110,7 +110,7 @@ def test_a_sync_short_of_lambda_time_hands_over_at_a_checkpoint(api, connected_s
             assert message["run_id"] and message["stream"] == "orders"
             state = api.get(f"/shops/{shop['shop_id']}/sync", key=tenant.owner_key).body["streams"]["orders"]
             assert state["state"] == "queued"
-    assert invocations >= 3  # one page per invocation, then the catch-up pass
+    assert invocations >= 2  # it handed over at least once, and finished in a later invocation
     assert set(stored_orders(tenant.tenant_id, shop["shop_id"])) == {
         o["id"] for o in shop_sandbox.app.ground_truth(shop["shop_id"])
     }
