@@ -11,7 +11,9 @@ Starts, in this order, and stops in reverse on Ctrl-C or SIGTERM (exit 0, no chi
    the last run (``<state dir>/sandboxes/tiktok_shop/``) and the app key and secret generated on
    the first start (``<state dir>/sandboxes/tiktok_shop.json``); it redirects the authorize page
    to ``{api}/shops/oauth/callback`` and sends webhooks to ``{api}/webhooks/tiktok-shop``, and
-   ClickTok's TikTok Shop hosts (API, auth, authorize page) all point at it;
+   ClickTok's TikTok Shop hosts (API, auth, authorize page) all point at it; just before it, the
+   product-image sandbox (``local/sandboxes/images``, ``CLICKTOK_SANDBOX_IMAGES_URL``), which
+   serves the pictures of the sandbox's products (on the port of the last run when free);
 4. provisioning (``local/provision.py``), then the moto snapshot of the last run (S3 objects,
    secrets, SQS messages; ``local/persistence.py``), then the sandbox's app credentials written to
    Secrets Manager; a new snapshot of moto and of the sandboxes is written every
@@ -65,6 +67,7 @@ from local.processes import (
     wait_until,
 )
 from local.pumps import ScheduleTicker, SqsPump
+from local.sandboxes.images import create_app as create_images_app
 from local.sandboxes.tiktok_shop import TikTokShopSandbox, create_app
 from local.sandboxes.tiktok_shop.server import serve
 from local.workflows import create_state_machines, substitutions, workflow_env_var
@@ -136,6 +139,8 @@ class LocalStack:
         self.tiktok_shop_url = ""
         self._stop_tiktok_shop: Any = None
         self._tiktok_shop_loaded = False
+        self.images_url = ""
+        self._stop_images: Any = None
         self._restored = False
         self._snapshot_lock = threading.Lock()
         self._snapshot_stop = threading.Event()
@@ -147,6 +152,7 @@ class LocalStack:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self._start_moto()
         dynamodb_url = self._start_dynamodb()
+        self._start_images_sandbox()
         self._start_tiktok_shop_sandbox()
         self._set_environment(dynamodb_url)
         from chalicelib.runtime import ensure_ready, reset_runtime
@@ -241,6 +247,7 @@ class LocalStack:
                 credentials["app_secret"],
                 webhook_url=f"{self.api_url}/webhooks/tiktok-shop",
                 redirect_uri=f"{self.api_url}/shops/oauth/callback",
+                image_base_url=f"{self.images_url}/images",
             )
 
         sandbox = new_sandbox()
@@ -268,6 +275,24 @@ class LocalStack:
             sandbox, "127.0.0.1", self.options.tiktok_shop_sandbox_port
         )
         log.info("TikTok Shop sandbox on %s (app key %s)", self.tiktok_shop_url, credentials["app_key"])
+
+    # -- the product-image sandbox ---------------------------------------------------------------
+
+    def _start_images_sandbox(self) -> None:
+        """Product shots for shop and manual products; the port of the last run is kept when free,
+        so image URLs stored by then (the TikTok Shop sandbox's catalogue) keep working."""
+        previous = read_env_file(self.env_path).get("CLICKTOK_SANDBOX_IMAGES_URL", "")
+        port = int(previous.rsplit(":", 1)[-1]) if previous.rsplit(":", 1)[-1].isdigit() else 0
+        try:
+            self.images_url, self._stop_images = serve(create_images_app(), "127.0.0.1", port)
+        except OSError:
+            self.images_url, self._stop_images = serve(create_images_app(), "127.0.0.1", 0)
+        log.info("product-image sandbox on %s", self.images_url)
+
+    def _stop_images_sandbox(self) -> None:
+        if self._stop_images is not None:
+            self._stop_images()
+            self._stop_images = None
 
     def _store_platform_credentials(self) -> None:
         from chalicelib.integrations.aws.secrets import write_secret
@@ -447,6 +472,8 @@ class LocalStack:
 
     def local_env(self) -> dict[str, str]:
         sandboxes = {"CLICKTOK_SANDBOX_TIKTOK_SHOP_URL": self.tiktok_shop_url} if self.tiktok_shop_url else {}
+        if self.images_url:
+            sandboxes["CLICKTOK_SANDBOX_IMAGES_URL"] = self.images_url
         return {"CLICKTOK_API_URL": self.api_url, **sandboxes, **self.seed, **self.runtime_env}
 
     def _write_env_file(self) -> None:
@@ -535,6 +562,7 @@ class LocalStack:
             ("schedule ticker", lambda: self.ticker and self.ticker.stop()),
             ("chalice local", lambda: self.api and self.api.stop()),
             ("TikTok Shop sandbox", self._stop_tiktok_shop_sandbox),
+            ("image sandbox", self._stop_images_sandbox),
             ("final snapshot", self.snapshot),
             ("moto server", lambda: self.moto and self.moto.stop()),
             ("DynamoDB Local", lambda: self.dynamodb and self.dynamodb.stop()),

@@ -6,7 +6,7 @@ from chalice import Chalice
 
 
 def register_blueprints(app: Chalice) -> None:
-    from chalicelib.api import audit, identity, shop_data, shops, system, tenants
+    from chalicelib.api import audit, identity, products, shop_data, shops, system, tenants
 
-    for module in (system, tenants, identity, audit, shops, shop_data):
+    for module in (system, tenants, identity, audit, shops, shop_data, products):
         app.register_blueprint(module.bp)

@@ -52,6 +52,8 @@ class ProductItem(Model):
     stock = NumberAttribute(null=True)
     skus = JSONAttribute(default=list)
     image_urls = ListAttribute(of=UnicodeAttribute, default=list)  # type: ignore[var-annotated]
+    # ClickTok's own, never written by the shop sync: editable on shop products too
+    affiliate_link = UnicodeAttribute(null=True)
     search_text = UnicodeAttribute(default="")
     update_time = NumberAttribute(null=True)
     created_at = UTCDateTimeAttribute()
