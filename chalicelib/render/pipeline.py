@@ -1,0 +1,692 @@
+"""render(): a template and a product in, an MP4, its thumbnail and metadata out.
+
+1. Pillow draws every static layer once (background, text cards, price pulse sprite, logo, product
+   images cropped to their box) into a temporary folder.
+2. One ffmpeg process composes them with a single filter graph (:mod:`chalicelib.render.compose`),
+   mixes the audio and encodes H.264 High yuv420p 30 fps + AAC 44.1 kHz stereo with ``+faststart``.
+3. The thumbnail is a frame of the finished MP4 at a keyframe forced at its time, so extracting it
+   decodes one frame.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from PIL import Image
+
+from chalicelib.render import ffmpeg, layers
+from chalicelib.render.compose import FPS, Graph, Window, ease_in, ken_burns, looped, num, place, still
+from chalicelib.render.errors import AssetError, DurationError, RenderError
+from chalicelib.render.template import (
+    MAX_SECONDS,
+    BlurredImageBackground,
+    CaptionsLayer,
+    CtaLayer,
+    Enter,
+    Exit,
+    LabelLayer,
+    LogoLayer,
+    PriceLayer,
+    ProductImagesLayer,
+    RenderParams,
+    Template,
+    TitleLayer,
+    VideoBackground,
+    parse_params,
+)
+
+Size = Literal["1080x1920", "720x1280"]
+SIZES: dict[str, tuple[int, int]] = {"1080x1920": (1080, 1920), "720x1280": (720, 1280)}
+MIN_PREVIEW_SECONDS = 1.0
+ProgressCallback = Callable[[float], None]
+_L = TypeVar("_L")
+
+
+@dataclass(frozen=True)
+class Product:
+    title: str
+    price: Decimal | float | str | None
+    currency: str = "USD"
+    images: Sequence[Path] = ()
+    logo: Path | None = None
+
+
+@dataclass(frozen=True)
+class CaptionLine:
+    text: str
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    video: Path
+    thumbnail: Path
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+_SYMBOLS = {
+    "USD": "$",
+    "EUR": "€",
+    "GBP": "£",
+    "JPY": "¥",
+    "CNY": "¥",
+    "AUD": "A$",
+    "CAD": "CA$",
+    "SGD": "S$",
+}
+_ZERO_DECIMAL = {"JPY", "KRW", "VND", "IDR", "CLP", "HUF"}
+
+
+def format_price(price: Decimal | float | str | None, currency: str) -> str:
+    if price is None or price == "":
+        return ""
+    try:
+        value = Decimal(str(price))
+    except InvalidOperation:
+        return str(price)
+    code = currency.upper()
+    quant = Decimal(1) if code in _ZERO_DECIMAL else Decimal("0.01")
+    text = f"{value.quantize(quant, rounding=ROUND_HALF_UP):,}"
+    symbol = _SYMBOLS.get(code)
+    if code == "EUR":
+        return f"{text} €"
+    return f"{symbol}{text}" if symbol else f"{code} {text}"
+
+
+def even(value: float) -> int:
+    return max(2, round(value / 2) * 2)
+
+
+def _caption_lines(lines: Sequence[str | CaptionLine], start: float, duration: float) -> list[CaptionLine]:
+    timed: list[CaptionLine] = []
+    plain = [line for line in lines if isinstance(line, str) and line.strip()]
+    if plain:
+        end = max(start + 0.5, duration - 0.2)
+        each = (end - start) / len(plain)
+        timed += [CaptionLine(text, start + i * each, start + (i + 1) * each) for i, text in enumerate(plain)]
+    timed += [line for line in lines if isinstance(line, CaptionLine)]
+    return timed
+
+
+def _png(img: Image.Image, folder: Path, name: str) -> Path:
+    """Write a layer for ffmpeg: uncompressed (BMP, or PNG level 0 for alpha), as writing beats zipping."""
+    if img.mode == "RGB":
+        path = folder / f"{name}.bmp"
+        img.save(path)
+    else:
+        path = folder / f"{name}.png"
+        img.save(path, compress_level=0)
+    return path
+
+
+class _Renderer:
+    def __init__(
+        self,
+        template: Template,
+        product: Product,
+        params: RenderParams,
+        duration: float,
+        size: str,
+        work: Path,
+        caption_lines: Sequence[str | CaptionLine] | None,
+        background_video: Path | None,
+    ) -> None:
+        self.t, self.product, self.params, self.duration = template, product, params, duration
+        self.width, self.height = SIZES[size]
+        self.scale = self.width / template.canvas.width
+        self.work = work
+        self.captions = caption_lines or []
+        self.background_video = background_video
+        self.graph = Graph()
+        self.images: list[Image.Image] = []
+        self.bg_canvas: Image.Image | None = None  # the static background, when there is one
+
+    def s(self, value: float) -> int:
+        return round(value * self.scale)
+
+    def load_images(self) -> None:
+        wanted = max((layer.max_images for layer in self._of(ProductImagesLayer)), default=1)
+        needs_images = any(self._of(ProductImagesLayer)) or isinstance(
+            self.t.background, BlurredImageBackground
+        )
+        if needs_images and not self.product.images:
+            raise AssetError("the product has no images")
+        for i, path in enumerate(list(self.product.images)[:wanted]):
+            self.images.append(layers.open_image(Path(path), f"product image {i + 1}"))
+
+    def _of(self, kind: type[_L]) -> list[_L]:
+        return [layer for layer in self.t.layers if isinstance(layer, kind)]
+
+    # The static background -----------------------------------------------------------------
+
+    def base(self) -> str:
+        bg = self.t.background
+        w, h = self.width, self.height
+        if isinstance(bg, VideoBackground) and self.background_video is not None:
+            if not Path(self.background_video).is_file():
+                raise AssetError(f"background video is missing: {self.background_video}")
+            src = self.graph.input(
+                "-stream_loop", "-1", "-t", num(self.duration), "-i", self.background_video
+            )
+            chain = (
+                f"scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h},fps={FPS},"
+                f"settb=1/{FPS},setpts=N,trim=duration={num(self.duration)},format=yuv420p"
+            )
+            if bg.dim:
+                chain += f",drawbox=c=black@{num(bg.dim)}:t=fill"
+            stream = self.graph.chain(src, chain)
+            decor = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+            if self._decorate(decor):
+                box = decor.getbbox()
+                if box:
+                    x0, y0 = box[0] // 2 * 2, box[1] // 2 * 2
+                    piece = still(self.graph, _png(decor.crop((x0, y0, box[2], box[3])), self.work, "decor"))
+                    stream = self.graph.chain(f"{stream}][{piece}", f"overlay={x0}:{y0}:format=yuv420")
+            return stream
+        spec = bg.fallback if isinstance(bg, VideoBackground) else bg
+        img = layers.background(spec, w, h, self.images[0] if self.images else None)
+        if isinstance(bg, VideoBackground) and bg.dim:
+            img = Image.blend(img, Image.new("RGB", (w, h), (0, 0, 0)), bg.dim * 0.5)
+        canvas = img.convert("RGBA")
+        self._decorate(canvas)
+        self.bg_canvas = canvas.convert("RGB")
+        src = still(self.graph, _png(self.bg_canvas, self.work, "background"), alpha=False)
+        return looped(self.graph, src, 1, self.duration)
+
+    def _decorate(self, canvas: Image.Image) -> bool:
+        """Shadows and borders of the product box: static, so drawn into the background."""
+        drawn = False
+        for layer in self._of(ProductImagesLayer):
+            x, y, bw, bh = (
+                self.s(layer.box.x),
+                self.s(layer.box.y),
+                even(self.s(layer.box.w)),
+                even(self.s(layer.box.h)),
+            )
+            radius = self.s(layer.corner_radius)
+            if layer.shadow:
+                layers.card_shadow(canvas, x, y, bw, bh, radius, max(4, self.s(28)))
+                drawn = True
+            if layer.border_color and layer.border_width:
+                bw_ = max(1, self.s(layer.border_width))
+                layers.border(canvas, x, y, bw, bh, radius, bw_, layer.border_color)
+                drawn = True
+        return drawn
+
+    # Layers ------------------------------------------------------------------------------------
+
+    def product_images(self, base: str, layer: ProductImagesLayer) -> str:
+        g, d = self.graph, self.duration
+        bw, bh = even(self.s(layer.box.w)), even(self.s(layer.box.h))
+        images = self.images[: layer.max_images]
+        n = len(images)
+        seg = d / n
+        trans = min(layer.transition_seconds, seg / 2) if layer.transition != "cut" else 0.0
+        supersample = 1.5  # zoompan crops on whole pixels: a larger source keeps the motion smooth
+        plan: list[tuple[float, int, Path]] = []  # start, frames, prepared image
+        for k, img in enumerate(images):
+            start = k * seg
+            end = min(d, (k + 1) * seg + (trans if k < n - 1 else 0))
+            prepared = layers.cover(img.convert("RGB"), even(bw * supersample), even(bh * supersample))
+            plan.append(
+                (start, max(1, math.ceil((end - start) * FPS) + 1), _png(prepared, self.work, f"image{k}"))
+            )
+
+        def zoomed(k: int, first: int = 0, count: int | None = None) -> str:
+            """Image ``k`` in Ken Burns motion: frames ``first`` to ``first + count`` of its shot."""
+            start, frames, path = plan[k]
+            src = still(g, path, alpha=False)
+            moving = ken_burns(
+                g,
+                src,
+                motion=layer.motion,
+                index=k,
+                frames=frames,
+                width=bw,
+                height=bh,
+                first=first,
+                count=count,
+            )
+            return g.chain(moving, f"setpts=PTS-STARTPTS+{num(round(start * FPS) + first)}")
+
+        if n == 1:
+            sub = zoomed(0)
+        else:
+            sub = g.chain(
+                None, f"color=c=0x{layer.fill_color[1:7]}:s={bw}x{bh}:r={FPS}:d={num(d)},format=yuv420p"
+            )
+        for k in range(n if n > 1 else 0):
+            start = plan[k][0]
+            end = min(d, (k + 1) * seg + (trans if k < n - 1 else 0))
+            axis_len = bw if layer.transition == "slide_left" else bh
+            pos = "0"
+            if trans > 0:
+                terms = []
+                if k > 0:
+                    terms.append(f"{axis_len}*{ease_in(start, trans)}")
+                if k < n - 1:
+                    terms.append(f"-{axis_len}*(1-{ease_in((k + 1) * seg, trans)})")
+                pos = "+".join(terms) or "0"
+            x, y = (pos, "0") if layer.transition == "slide_left" else ("0", pos)
+            enable = f"between(t,{num(start)},{num(end)})"
+            sub = g.chain(f"{sub}][{zoomed(k)}", f"overlay=x='{x}':y='{y}':enable='{enable}':eof_action=pass")
+        x, y = self.s(layer.box.x), self.s(layer.box.y)
+        window = Window.of(layer.timing, d)
+        radius = min(self.s(layer.corner_radius), bw // 2, bh // 2)
+        if radius and self.bg_canvas is not None:
+            rest_from = window.start + (layer.enter.duration if layer.enter.kind != "none" else 0.0)
+            exit_len = (
+                min(layer.exit.duration, window.end - window.start) if layer.exit.kind == "fade" else 0.0
+            )
+            rest_to = max(rest_from, window.end - exit_len)
+            first_alone = seg if n > 1 else d  # the first image is alone until the first slide
+            last_alone = (n - 1) * seg + trans if n > 1 else 0.0
+            if rest_from <= min(first_alone, rest_to) and rest_to >= last_alone:
+                return self._rounded_box(
+                    base, sub, layer, (x, y, bw, bh, radius), window, (rest_from, rest_to), zoomed
+                )
+        alpha = False
+        if radius:
+            mask = layers.rounded_mask(bw, bh, radius)
+            mask_src = g.chain(g.input("-i", _png(mask, self.work, "mask")), "format=gray")
+            sub = g.chain(f"{g.chain(sub, 'format=yuva420p')}][{mask_src}", "alphamerge")
+            alpha = True
+        if not alpha and (layer.enter.kind in ("fade", "fade_up") or layer.exit.kind == "fade"):
+            sub = g.chain(sub, "format=yuva420p")
+        return place(
+            g, base, sub, x=x, y=y, window=window, enter=layer.enter, exit=layer.exit, duration=d,
+            scale=self.scale, is_stream=True,
+        )  # fmt: skip
+
+    def _rounded_box(
+        self,
+        base: str,
+        sub: str,
+        layer: ProductImagesLayer,
+        rect: tuple[int, int, int, int, int],
+        window: Window,
+        rest: tuple[float, float],
+        zoomed: Callable[[int, int, int | None], str],
+    ) -> str:
+        """Rounded corners without an alpha channel while the box stands still.
+
+        Blending a box-sized alpha layer on every frame costs about as much as the Ken Burns itself.
+        So while the box is at rest it is overlaid opaque, and four small patches cut from the static
+        background round its corners; only the frames of its enter and exit animations (a second,
+        short zoompan of the first or last image, identical frames) go through an alpha mask.
+        """
+        g, d = self.graph, self.duration
+        x, y, bw, bh, radius = rect
+        rest_from, rest_to = rest
+        n = min(len(self.images), layer.max_images)
+        mask = layers.rounded_mask(bw, bh, radius)
+        mask_path = _png(mask, self.work, "mask")
+        segments = []
+        if rest_from > window.start:
+            first = round(window.start * FPS)
+            segments.append(
+                (0, first, math.ceil((rest_from - window.start) * FPS) + 1, window.start, rest_from)
+            )
+        if rest_to < window.end:
+            start_last = round((n - 1) * d / n * FPS)
+            first = round(rest_to * FPS) - start_last
+            segments.append((n - 1, first, math.ceil((window.end - rest_to) * FPS) + 1, rest_to, window.end))
+        for k, first, count, t0, t1 in segments:
+            part = g.chain(zoomed(k, first, count), "format=yuva420p")
+            mask_src = g.chain(g.input("-i", mask_path), "format=gray")
+            part = g.chain(f"{part}][{mask_src}", "alphamerge")
+            base = place(
+                g, base, part, x=x, y=y, window=window, enter=layer.enter, exit=layer.exit, duration=d,
+                scale=self.scale, is_stream=True, enable=f"between(t,{num(t0)},{num(t1)})",
+            )  # fmt: skip
+        at_rest = f"between(t,{num(rest_from)},{num(rest_to)})"
+        base = g.chain(f"{base}][{sub}", f"overlay=x={x}:y={y}:enable='{at_rest}':format=yuv420")
+        assert self.bg_canvas is not None
+        inverse = Image.eval(mask, lambda v: 255 - v)
+        for cx, cy in ((0, 0), (bw - radius, 0), (0, bh - radius), (bw - radius, bh - radius)):
+            patch = self.bg_canvas.crop((x + cx, y + cy, x + cx + radius, y + cy + radius)).convert("RGBA")
+            patch.putalpha(inverse.crop((cx, cy, cx + radius, cy + radius)))
+            src = still(g, _png(patch, self.work, f"corner{cx}_{cy}"))
+            base = g.chain(f"{base}][{src}", f"overlay={x + cx}:{y + cy}:enable='{at_rest}':format=yuv420")
+        return base
+
+    def _text_card(self, layer: TitleLayer | LabelLayer | CaptionsLayer, text: str) -> Image.Image:
+        text = text.upper() if layer.uppercase else text
+        pad = self.s(layer.padding) if layer.backdrop else 0
+        width = self.s(layer.box.w) - 2 * pad - 2 * self.s(layer.stroke_width)
+        font, lines = layers.fit_text(
+            text, self.t.fonts[layer.font], self.s(layer.size), max(40, width), layer.max_lines
+        )
+        return layers.text_card(
+            lines,
+            font,
+            color=layer.color,
+            align=layer.align,
+            line_spacing=layer.line_spacing,
+            stroke_color=layer.stroke_color,
+            stroke_width=self.s(layer.stroke_width),
+            shadow=layer.shadow,
+            backdrop=layer.backdrop,
+            radius=self.s(layer.backdrop_radius),
+            padding=pad,
+        )
+
+    def _in_box(self, card: Image.Image, layer: TitleLayer | LabelLayer | CaptionsLayer) -> tuple[int, int]:
+        bx, by, bw, bh = (self.s(v) for v in (layer.box.x, layer.box.y, layer.box.w, layer.box.h))
+        if layer.align == "left":
+            x = bx
+        elif layer.align == "right":
+            x = bx + bw - card.width
+        else:
+            x = bx + (bw - card.width) // 2
+        return x, by + (bh - card.height) // 2
+
+    def text(self, base: str, layer: TitleLayer | LabelLayer, name: str) -> str:
+        content = (
+            (self.params.headline or self.product.title) if isinstance(layer, TitleLayer) else layer.text
+        )
+        card = self._text_card(layer, content)
+        x, y = self._in_box(card, layer)
+        src = still(self.graph, _png(card, self.work, name))
+        return place(
+            self.graph, base, src, x=x, y=y, window=Window.of(layer.timing, self.duration),
+            enter=layer.enter, exit=layer.exit, duration=self.duration, scale=self.scale,
+        )  # fmt: skip
+
+    def _pulsing(
+        self, card: Image.Image, amplitude: float, period: float, beat: float, name: str
+    ) -> tuple[str, tuple[int, int]]:
+        """A pre-drawn pulse period looped in memory by ffmpeg; the stream and its frame size."""
+        frames = layers.pulse_frames(card, amplitude, period, beat, FPS)
+        folder = self.work / name
+        folder.mkdir()
+        for i, frame in enumerate(frames):
+            frame.save(folder / f"{i:03d}.png", compress_level=0)
+        src = self.graph.input("-framerate", str(FPS), "-i", folder / "%03d.png")
+        src = self.graph.chain(src, "format=yuva420p")
+        return looped(self.graph, src, len(frames), self.duration), frames[0].size
+
+    def price(self, base: str, layer: PriceLayer) -> str:
+        text = format_price(self.product.price, self.product.currency)
+        if not text or not self.params.show_price:
+            return base
+        font = layers.load_font(self.t.fonts[layer.font], self.s(layer.size))
+        backdrop = (self.params.accent_color or layer.backdrop) if layer.backdrop else None
+        card = layers.text_card(
+            [text], font, color=layer.color, backdrop=backdrop, radius=self.s(layer.backdrop_radius),
+            padding=self.s(layer.padding), shadow=layer.shadow,
+        )  # fmt: skip
+        if layer.pulse and layer.pulse.amplitude > 0:
+            pulse = layer.pulse
+            src, (w, h) = self._pulsing(card, pulse.amplitude, pulse.period, pulse.beat, "price")
+            stream = True
+        else:
+            src = still(self.graph, _png(card, self.work, "price"))
+            w, h = card.size
+            stream = False
+        return place(
+            self.graph, base, src, x=self.s(layer.center.x) - w // 2, y=self.s(layer.center.y) - h // 2,
+            window=Window.of(layer.timing, self.duration), enter=layer.enter, exit=layer.exit,
+            duration=self.duration, scale=self.scale, is_stream=stream,
+        )  # fmt: skip
+
+    def cta(self, base: str, layer: CtaLayer) -> str:
+        text = self.params.cta_text or layer.text
+        text = text.upper() if layer.uppercase else text
+        font = layers.load_font(self.t.fonts[layer.font], self.s(layer.size))
+        backdrop = (self.params.accent_color or layer.backdrop) if layer.backdrop else None
+        card = layers.text_card(
+            [text], font, color=layer.color, backdrop=backdrop, radius=self.s(layer.backdrop_radius),
+            padding=self.s(layer.padding), shadow=layer.shadow, suffix_arrow=layer.arrow,
+        )  # fmt: skip
+        window = Window.of(layer.timing, self.duration)
+        extra_y = ""
+        stream = False
+        w, h = card.size
+        if layer.animation == "pulse" and layer.amplitude > 0:
+            amp = min(0.3, layer.amplitude / 100)
+            src, (w, h) = self._pulsing(card, amp, layer.period, 0.5, "cta")
+            stream = True
+        else:
+            src = still(self.graph, _png(card, self.work, "cta"))
+            if layer.animation == "bounce" and layer.amplitude > 0:
+                start = window.start + layer.enter.duration
+                hop = f"abs(sin(PI*(t-{num(start)})/{num(layer.period)}))"
+                extra_y = f"-{num(self.s(layer.amplitude))}*gte(t,{num(start)})*{hop}"
+        enter = layer.enter
+        if layer.animation == "slide_up" and enter.kind == "none":
+            enter = Enter(kind="slide_up", duration=0.6, distance=240)
+        return place(
+            self.graph, base, src, x=self.s(layer.center.x) - w // 2, y=self.s(layer.center.y) - h // 2,
+            window=window, enter=enter, exit=layer.exit, duration=self.duration, scale=self.scale,
+            is_stream=stream, extra_y=extra_y,
+        )  # fmt: skip
+
+    def logo(self, base: str, layer: LogoLayer) -> str:
+        if self.product.logo is None:
+            return base
+        img = layers.logo(
+            layers.open_image(Path(self.product.logo), "logo"), self.s(layer.width), layer.opacity
+        )
+        m = self.s(layer.margin)
+        x = m if layer.corner.endswith("left") else self.width - m - img.width
+        y = m if layer.corner.startswith("top") else self.height - m - img.height
+        src = still(self.graph, _png(img, self.work, "logo"))
+        return self.graph.chain(f"{base}][{src}", f"overlay={x}:{y}:format=yuv420")
+
+    def captions_layer(self, base: str, layer: CaptionsLayer) -> str:
+        window = Window.of(layer.timing, self.duration)
+        for i, line in enumerate(_caption_lines(self.captions, window.start, self.duration)[:60]):
+            card = self._text_card(layer, line.text)
+            x, y = self._in_box(card, layer)
+            src = still(self.graph, _png(card, self.work, f"caption{i}"))
+            base = place(
+                self.graph, base, src, x=x, y=y, window=Window(line.start, min(self.duration, line.end)),
+                enter=Enter(kind="none"), exit=Exit(), duration=self.duration, scale=self.scale,
+            )  # fmt: skip
+        return base
+
+    def video(self) -> str:
+        base = self.base()
+        for i, layer in enumerate(self.t.layers):
+            if isinstance(layer, ProductImagesLayer):
+                base = self.product_images(base, layer)
+            elif isinstance(layer, TitleLayer | LabelLayer):
+                base = self.text(base, layer, f"text{i}")
+            elif isinstance(layer, PriceLayer):
+                base = self.price(base, layer)
+            elif isinstance(layer, CtaLayer):
+                base = self.cta(base, layer)
+            elif isinstance(layer, LogoLayer):
+                base = self.logo(base, layer)
+            elif isinstance(layer, CaptionsLayer):
+                base = self.captions_layer(base, layer)
+        tl, d = self.t.timeline, self.duration
+        fades = []
+        if tl.fade_in:
+            fades.append(f"fade=t=in:st=0:d={num(min(tl.fade_in, d / 4))}:color=0x{tl.fade_color[1:7]}")
+        if tl.fade_out:
+            fo = min(tl.fade_out, d / 4)
+            fades.append(f"fade=t=out:st={num(d - fo)}:d={num(fo)}:color=0x{tl.fade_color[1:7]}")
+        return self.graph.chain(base, ",".join([*fades, "format=yuv420p"]))
+
+    def audio(self, music: Path | None, voice: Path | None) -> str:
+        g, d, a = self.graph, self.duration, self.t.audio
+        fmt = "aresample=44100,aformat=sample_fmts=fltp:sample_rates=44100:channel_layouts=stereo"
+        music_stream = voice_stream = None
+        volume = self.params.music_volume if self.params.music_volume is not None else a.music_volume
+        if music is not None:
+            if not Path(music).is_file():
+                raise AssetError(f"music is missing: {music}")
+            src = g.audio_input("-stream_loop", "-1", "-i", music)
+            fo = min(a.fade_out, d / 3)
+            music_stream = g.chain(
+                src,
+                f"{fmt},atrim=0:{num(d)},asetpts=N/SR/TB,volume={num(volume)},"
+                f"afade=t=in:st=0:d={num(min(a.fade_in, d / 3))},afade=t=out:st={num(d - fo)}:d={num(fo)}",
+                "a",
+            )
+        if voice is not None:
+            if not Path(voice).is_file():
+                raise AssetError(f"voiceover is missing: {voice}")
+            src = g.audio_input("-i", voice)
+            voice_stream = g.chain(src, f"{fmt},volume={num(a.voice_volume)},apad,atrim=0:{num(d)}", "a")
+        if music_stream and voice_stream:
+            side = g.label("a")
+            mix = g.label("a")
+            g.filters.append(f"[{voice_stream}]asplit=2[{side}][{mix}]")
+            ducked = g.chain(
+                f"{music_stream}][{side}",
+                f"sidechaincompress=threshold=0.02:ratio={num(a.duck_ratio)}:attack=20:release=400:makeup=1",
+                "a",
+            )
+            out = g.chain(f"{ducked}][{mix}", "amix=inputs=2:duration=first:normalize=0", "a")
+        elif music_stream or voice_stream:
+            out = music_stream or voice_stream
+        else:
+            out = g.chain(None, f"anullsrc=r=44100:cl=stereo,atrim=0:{num(d)}", "a")
+        assert out is not None
+        return g.chain(out, f"{fmt},apad,atrim=0:{num(d)}", "a")
+
+
+def render(
+    template: Template,
+    product: Product,
+    params: RenderParams | dict[str, Any] | None,
+    duration: float,
+    out_dir: Path,
+    *,
+    size: Size = "1080x1920",
+    caption_lines: Sequence[str | CaptionLine] | None = None,
+    music: Path | None = None,
+    voice: Path | None = None,
+    background_video: Path | None = None,
+    preview: bool = False,
+    progress: ProgressCallback | None = None,
+    work_dir: Path | None = None,
+) -> RenderResult:
+    """Render ``product`` with ``template`` into ``out_dir``/video.mp4, thumbnail.jpg, metadata.json.
+
+    ``duration`` must follow the template's rules (6-60 s), except for ``preview`` renders (1 s and
+    up, for the API's 3-second preview clips and tests). Raises :class:`RenderError` subclasses:
+    AssetError (a missing or unreadable image, logo, music, voice), DurationError, EncoderError.
+    """
+    started = time.perf_counter()
+    if size not in SIZES:
+        raise RenderError(f"size must be one of {', '.join(SIZES)}")
+    rules = template.duration
+    low = MIN_PREVIEW_SECONDS if preview else rules.min
+    if not (low <= duration <= min(rules.max, MAX_SECONDS)):
+        raise DurationError(f"duration must be between {low:g} and {rules.max:g} seconds, not {duration:g}")
+    duration = round(duration * FPS) / FPS
+    if not isinstance(params, RenderParams):
+        params = parse_params(params)
+
+    def report(pct: float) -> None:
+        if progress is not None:
+            progress(pct)
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="clicktok-render-", dir=work_dir))
+    timings: dict[str, float] = {}
+    try:
+        r = _Renderer(template, product, params, duration, size, work, caption_lines, background_video)
+        r.load_images()
+        video = r.video()
+        audio = r.audio(music, voice)
+        thumb_at = thumbnail_time(template, duration)
+        script = work / "graph.txt"
+        script.write_text(r.graph.script())
+        timings["prepare"] = time.perf_counter() - started
+        report(3.0)
+        mp4 = work / "video.mp4"
+        encode_started = time.perf_counter()
+        ffmpeg.run(
+            [
+                *r.graph.input_args(),
+                "-/filter_complex", str(script),
+                "-filter_complex_threads", str(ffmpeg.threads()),
+                "-map", f"[{video}]", "-map", f"[{audio}]",
+                *ffmpeg.video_encoder_args(keyframes_at=[thumb_at - 0.5 / FPS] if thumb_at > 0 else []),
+                *ffmpeg.AUDIO_ENCODER_ARGS,
+                "-t", num(duration), "-movflags", "+faststart", str(mp4),
+            ],
+            duration=duration,
+            progress=(lambda pct: report(3.0 + pct * 0.94)) if progress else None,
+            cwd=work,
+        )  # fmt: skip
+        timings["encode"] = time.perf_counter() - encode_started
+        thumb_started = time.perf_counter()
+        thumb = work / "thumbnail.jpg"
+        extract_thumbnail(mp4, thumb, thumb_at)
+        timings["thumbnail"] = time.perf_counter() - thumb_started
+        final_video, final_thumb = out_dir / "video.mp4", out_dir / "thumbnail.jpg"
+        shutil.move(mp4, final_video)
+        shutil.move(thumb, final_thumb)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    timings["total"] = time.perf_counter() - started
+    width, height = SIZES[size]
+    metadata: dict[str, Any] = {
+        "template": template.id,
+        "template_version": template.version,
+        "duration": duration,
+        "frames": round(duration * FPS),
+        "fps": FPS,
+        "width": width,
+        "height": height,
+        "size": size,
+        "bytes": final_video.stat().st_size,
+        "thumbnail_at": thumb_at,
+        "thumbnail_bytes": final_thumb.stat().st_size,
+        "audio": {"music": music is not None, "voice": voice is not None},
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+    }
+    (out_dir / "metadata.json").write_text(json.dumps(metadata, indent=2))
+    report(100.0)
+    return RenderResult(video=final_video, thumbnail=final_thumb, metadata=metadata)
+
+
+def _at(value: float, duration: float) -> float:
+    return min(duration, max(0.0, duration + value if value < 0 else value))
+
+
+def thumbnail_time(template: Template, duration: float) -> float:
+    """The template's thumbnail time, kept out of the opening and closing fades, on a frame."""
+    tl = template.timeline
+    at = _at(tl.thumbnail_at, duration)
+    fade_out = min(tl.fade_out, duration / 4)
+    at = min(at, duration - fade_out - 2 / FPS, duration * 0.75)
+    at = max(at, min(tl.fade_in, duration / 4) + 1 / FPS)
+    frame = min(round(duration * FPS) - 1, max(0, round(at * FPS)))
+    return frame / FPS
+
+
+def extract_thumbnail(video: Path, out: Path, at: float) -> None:
+    """The frame at ``at`` seconds as a JPEG (one frame decoded: a keyframe is forced there)."""
+    # Half a frame early, so the frame at ``at`` is the first one after the seek point; render()
+    # forced a keyframe there, so decoding keyframes only reaches it without decoding its GOP.
+    seek = max(0.0, at - 0.5 / FPS)
+    ffmpeg.run(
+        [
+            "-skip_frame", "nokey", "-ss", f"{seek:.4f}", "-i", str(video),
+            "-an", "-frames:v", "1", "-q:v", "3", "-update", "1", str(out),
+        ]
+    )  # fmt: skip
+    if not out.is_file():
+        raise RenderError("the thumbnail could not be extracted")
+
+
+def result_dict(result: RenderResult) -> dict[str, Any]:
+    return {**asdict(result), "video": str(result.video), "thumbnail": str(result.thumbnail)}
