@@ -38,6 +38,7 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("orders", "CLICKTOK_TABLE_ORDERS"),
     TableSpec("daily", "CLICKTOK_TABLE_DAILY"),
     TableSpec("products", "CLICKTOK_TABLE_PRODUCTS"),
+    TableSpec("idempotency", "CLICKTOK_TABLE_IDEMPOTENCY"),
 )
 
 BUCKETS: tuple[BucketSpec, ...] = (BucketSpec("media", "CLICKTOK_BUCKET_MEDIA"),)

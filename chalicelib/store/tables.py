@@ -13,6 +13,7 @@ from chalicelib.store import connections, product_images, shops  # noqa: F401 - 
 from chalicelib.store.audit import AuditEventItem
 from chalicelib.store.daily import DailyShopItem
 from chalicelib.store.entities import EntityItem
+from chalicelib.store.idempotency import IdempotencyRecord
 from chalicelib.store.orders import OrderItem
 from chalicelib.store.products import ProductItem
 
@@ -22,6 +23,7 @@ TABLE_MODELS: dict[str, type[Model]] = {
     "orders": OrderItem,
     "daily": DailyShopItem,
     "products": ProductItem,
+    "idempotency": IdempotencyRecord,
 }
 
 
