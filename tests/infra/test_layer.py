@@ -20,9 +20,13 @@ def write_requirements(tmp_path: Path, pins: str) -> Path:
     return layer / "requirements.txt"
 
 
-def test_the_layer_installs_the_root_requirements() -> None:
+def test_the_layer_installs_the_root_requirements_at_the_pinned_versions() -> None:
     files = build.requirement_files()
-    assert files == [build.REQUIREMENTS.resolve(), (build.REPO_ROOT / "requirements.txt").resolve()]
+    assert files == [
+        build.REQUIREMENTS.resolve(),
+        (build.REPO_ROOT / "requirements.txt").resolve(),
+        (build.REPO_ROOT / "constraints.txt").resolve(),
+    ]
 
 
 def test_hash_follows_included_files(tmp_path: Path) -> None:
