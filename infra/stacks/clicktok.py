@@ -1,4 +1,5 @@
-"""One deployed stage of ClickTok: tables, media bucket, queues, secrets key, layer and the Chalice app.
+"""One deployed stage of ClickTok: tables, media bucket, queues, secrets key, layer, the Chalice app and
+the renderer (a container-image Lambda fed by the render queue).
 
 Every table, bucket and queue comes from ``chalicelib.resources`` and the PynamoDB models, the same
 definitions the local cloud provisions from, so a deployed stage and the local stack cannot drift.
@@ -20,14 +21,19 @@ from aws_cdk import (
     CfnResource,
     Duration,
     Fn,
+    IgnoreMode,
     RemovalPolicy,
+    Size,
     Stack,
 )
 from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
@@ -36,11 +42,31 @@ from constructs import Construct
 
 from chalicelib.resources import APP_NAME, BUCKETS, QUEUES, TABLES, QueueSpec
 from chalicelib.store.tables import TABLE_MODELS, table_schema
-from infra.stages import check_stage, stack_name
+from infra.stages import REPO_ROOT, check_stage, stack_name
 
 LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_11
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 SECRETS_KMS_KEY_ENV = "CLICKTOK_SECRETS_KMS_KEY_ARN"
+
+# The renderer: a container-image Lambda built from infra/renderer/Dockerfile with the repository
+# root as its build context, filtered by the Dockerfile's ignore file (the same list BuildKit reads).
+RENDER_QUEUE = "render"
+RENDERER_DOCKERFILE = "infra/renderer/Dockerfile"
+RENDERER_DOCKERIGNORE = REPO_ROOT / "infra" / "renderer" / "Dockerfile.dockerignore"
+RENDERER_SERVICE_NAME = "clicktok-renderer"
+# Lambda gives a function CPU in proportion to its memory (one vCPU at 1,769 MB): 3,008 MB is about
+# 1.7 vCPUs for ffmpeg's x264 threads, the most every account gets without a quota increase, and
+# three times the renderer's measured peak (under 1 GB for 15 s of 1080x1920; benchmarks/render.py).
+RENDERER_MEMORY_MB = 3008
+# Lambda's ceiling. The render queue's visibility timeout is six times this (chalicelib.resources).
+RENDERER_TIMEOUT = Duration.minutes(15)
+# Renders work in /tmp: product images, pre-rendered layers, voiceover, the MP4 and its thumbnail.
+# A 60 s 1080x1920 video is tens of MB; 4 GB leaves room for concurrent scratch files and leftovers.
+RENDERER_EPHEMERAL_STORAGE = Size.gibibytes(4)
+# "A batch of a thousand videos is a thousand messages rendered side by side up to a configured
+# concurrency": the SQS event source's maximum concurrency (2..1000), which also caps the renderer's
+# share of the account's Lambda concurrency.
+RENDERER_MAX_CONCURRENCY = 50
 
 _ATTRIBUTE_TYPES = {
     "S": dynamodb.AttributeType.STRING,
@@ -126,6 +152,7 @@ class ClickTokStack(Stack):
         self.chalice = self._chalice(chalice_source_dir)
         self.function_ids = self._attach_layer()
         self._bind_queue_event_sources()
+        self.renderer = self._renderer()
 
         if "RestAPI" in self._sam_template()["Resources"]:
             rest_api = self.chalice.get_resource("RestAPI")
@@ -260,12 +287,7 @@ class ClickTokStack(Stack):
         for queue in self.queues.values():
             queue.grant_send_messages(role)
             queue.grant_consume_messages(role)
-        secrets_arn = self.format_arn(
-            service="secretsmanager",
-            resource="secret",
-            resource_name=f"{self.secrets_prefix}*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
+        secrets_arn = self._secrets_arn()
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="StageSecrets",
@@ -298,6 +320,14 @@ class ClickTokStack(Stack):
         )
         return role
 
+    def _secrets_arn(self) -> str:
+        return self.format_arn(
+            service="secretsmanager",
+            resource="secret",
+            resource_name=f"{self.secrets_prefix}*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+
     # --- the Chalice app --------------------------------------------------------------------------
 
     def _chalice(self, source_dir: Path) -> Chalice:
@@ -306,20 +336,24 @@ class ClickTokStack(Stack):
             "manage_iam_role": False,
             "iam_role_arn": self.function_role.role_arn,
             "xray": True,
-            "environment_variables": {
-                **self.runtime_environment,
-                "POWERTOOLS_SERVICE_NAME": APP_NAME,
-                "POWERTOOLS_METRICS_NAMESPACE": "ClickTok",
-                "POWERTOOLS_LOG_LEVEL": "INFO",
-                "POWERTOOLS_LOGGER_LOG_EVENT": "false",
-                "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
-                "POWERTOOLS_TRACER_CAPTURE_ERROR": "false",
-            },
+            "environment_variables": self._function_environment(APP_NAME),
         }
         # Packaging imports app.py and copies the stage's variables (CDK tokens) into os.environ and
         # the source dir into sys.path; keep this process as it was.
         with _preserved_process_state():
             return Chalice(self, "ChaliceApp", source_dir=str(source_dir), stage_config=stage_config)
+
+    def _function_environment(self, service_name: str) -> dict[str, str]:
+        """What every function's environment holds: the stage's resources and Powertools' settings."""
+        return {
+            **self.runtime_environment,
+            "POWERTOOLS_SERVICE_NAME": service_name,
+            "POWERTOOLS_METRICS_NAMESPACE": "ClickTok",
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+            "POWERTOOLS_LOGGER_LOG_EVENT": "false",
+            "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+            "POWERTOOLS_TRACER_CAPTURE_ERROR": "false",
+        }
 
     def _sam_template(self) -> dict[str, Any]:
         """The template ``chalice package`` wrote (chalice 1.34 keeps it in ``_sam_package_dir``)."""
@@ -337,16 +371,17 @@ class ClickTokStack(Stack):
     def _attach_layer(self) -> list[str]:
         """Put the layer, the runtime, the architecture and a log group with retention on every function."""
         functions = self._generated(SERVERLESS_FUNCTION)
-        retention = logs.RetentionDays.THREE_MONTHS if self.stage == "prod" else logs.RetentionDays.ONE_MONTH
         for logical_id, function in functions.items():
-            log_group = logs.LogGroup(
-                self, f"{logical_id}Logs", retention=retention, removal_policy=self.removal_policy
-            )
+            log_group = self._log_group(f"{logical_id}Logs")
             function.add_property_override("LoggingConfig", {"LogGroup": log_group.log_group_name})
             function.add_property_override("Layers", [self.layer.layer_version_arn])
             function.add_property_override("Runtime", LAMBDA_RUNTIME.name)
             function.add_property_override("Architectures", ["x86_64"])
         return sorted(functions)
+
+    def _log_group(self, construct_id: str) -> logs.LogGroup:
+        retention = logs.RetentionDays.THREE_MONTHS if self.stage == "prod" else logs.RetentionDays.ONE_MONTH
+        return logs.LogGroup(self, construct_id, retention=retention, removal_policy=self.removal_policy)
 
     def _bind_queue_event_sources(self) -> None:
         """Point each generated SQS event source at this stage's queue.
@@ -369,11 +404,122 @@ class ClickTokStack(Stack):
                         f"{logical_id}: SQS event source names queue {name!r}, which is none of "
                         f"{[s.key for s in QUEUES]} (chalicelib.resources.QUEUES)"
                     )
+                if spec.key == RENDER_QUEUE:
+                    raise ValueError(
+                        f"{logical_id}: the {RENDER_QUEUE!r} queue is the container renderer's "
+                        "(ClickTokStack._renderer); a second consumer would take its messages"
+                    )
                 function = self.chalice.get_resource(logical_id)
                 prefix = f"Events.{event_id}.Properties"
                 function.add_property_override(f"{prefix}.Queue", self.queues[spec.key].queue_arn)
                 function.add_property_override(f"{prefix}.FunctionResponseTypes", ["ReportBatchItemFailures"])
                 function.add_property_override(f"{prefix}.BatchSize", spec.batch_size)
+
+    # --- the renderer -----------------------------------------------------------------------------
+
+    def _renderer(self) -> lambda_.DockerImageFunction:
+        """The container-image Lambda that renders videos from the render queue.
+
+        Its image is an asset: ``cdk synth`` only stages the filtered build context and records its
+        hash (no Docker needed); ``cdk deploy`` builds and pushes it. It has a role of its own, with
+        less than the Chalice functions' role: no sends to any queue, only reads of the stage's
+        secrets (voiceover credentials), and consumption of the render queue alone.
+        """
+        spec = next(s for s in QUEUES if s.key == RENDER_QUEUE)
+        queue = self.queues[RENDER_QUEUE]
+        role = self._renderer_role()
+        function = lambda_.DockerImageFunction(
+            self,
+            "Renderer",
+            description=f"ClickTok {self.stage}: renders product videos and thumbnails from the render queue",
+            code=lambda_.DockerImageCode.from_image_asset(
+                str(REPO_ROOT),
+                file=RENDERER_DOCKERFILE,
+                exclude=renderer_build_excludes(),
+                ignore_mode=IgnoreMode.DOCKER,
+                platform=ecr_assets.Platform.LINUX_AMD64,
+            ),
+            architecture=lambda_.Architecture.X86_64,
+            memory_size=RENDERER_MEMORY_MB,
+            timeout=RENDERER_TIMEOUT,
+            ephemeral_storage_size=RENDERER_EPHEMERAL_STORAGE,
+            environment=self._function_environment(RENDERER_SERVICE_NAME),
+            role=role,
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=self._log_group("RendererLogs"),
+        )
+        # The function waits for its role's policy; the role itself it reaches through Fn::GetAtt, so
+        # CDK's DependsOn on the role is redundant (cfn-lint W3005).
+        policy = role.node.find_child("DefaultPolicy").node.default_child
+        function.node.default_child.add_override("DependsOn", [self.get_logical_id(policy)])
+        function.add_event_source(
+            event_sources.SqsEventSource(
+                queue,
+                batch_size=spec.batch_size,
+                report_batch_item_failures=True,
+                max_concurrency=RENDERER_MAX_CONCURRENCY,
+            )
+        )
+        dead_letters = self.dead_letter_queues[RENDER_QUEUE]
+        cloudwatch.Alarm(
+            self,
+            "RenderDeadLettersAlarm",
+            alarm_description=(
+                f"ClickTok {self.stage}: render jobs failed {spec.max_receive_count} times and sit in the "
+                "render dead-letter queue"
+            ),
+            metric=dead_letters.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(5), statistic=cloudwatch.Stats.MAXIMUM
+            ),
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        CfnOutput(
+            self, "RendererFunctionName", description="The renderer Lambda", value=function.function_name
+        )
+        return function
+
+    def _renderer_role(self) -> iam.Role:
+        role = iam.Role(
+            self,
+            "RendererRole",
+            description=f"ClickTok {self.stage}: the role of the renderer (container-image Lambda)",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaBasicExecutionRole")
+            ],
+        )
+        # Jobs, products, audit and the Powertools idempotency records; the event source grants the
+        # render queue's consume actions and tracing grants X-Ray's.
+        for table in self.tables.values():
+            table.grant_read_write_data(role)
+        self.buckets["media"].grant_read_write(role)
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="StageSecretsRead",
+                actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                resources=[self._secrets_arn()],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="StageSecretsKeyDecrypt",
+                actions=["kms:Decrypt", "kms:DescribeKey"],
+                resources=[self.secrets_key.key_arn],
+                conditions={
+                    "StringEquals": {"kms:ViaService": f"secretsmanager.{self.region}.amazonaws.com"}
+                },
+            )
+        )
+        return role
+
+
+def renderer_build_excludes() -> list[str]:
+    """The renderer image's exclude list: the lines of ``infra/renderer/Dockerfile.dockerignore``."""
+    lines = RENDERER_DOCKERIGNORE.read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
 def _queue_name(queue: Any) -> str:

@@ -225,15 +225,19 @@ def test_layer_asset_is_the_stand_in(synthesized: Synthesized) -> None:
 
 def test_no_role_or_policy_but_the_stacks_own(synthesized: Synthesized) -> None:
     template = synthesized.json()
-    assert list(resources(template, "AWS::IAM::Role")) == [
-        logical_id(template, "AWS::IAM::Role", "FunctionRole")
-    ]
-    role = next(iter(resources(template, "AWS::IAM::Role").values()))["Properties"]
-    assert role["AssumeRolePolicyDocument"]["Statement"] == [
-        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}
-    ]
-    (managed,) = role["ManagedPolicyArns"]
-    assert json.dumps(managed).endswith(':iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]]}')
+    assert sorted(resources(template, "AWS::IAM::Role")) == sorted(
+        [
+            logical_id(template, "AWS::IAM::Role", "FunctionRole"),
+            logical_id(template, "AWS::IAM::Role", "RendererRole"),
+        ]
+    )
+    for role in resources(template, "AWS::IAM::Role").values():
+        properties = role["Properties"]
+        assert properties["AssumeRolePolicyDocument"]["Statement"] == [
+            {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}
+        ]
+        (managed,) = properties["ManagedPolicyArns"]
+        assert json.dumps(managed).endswith(':iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]]}')
 
 
 def test_role_policies_name_specific_resources(synthesized: Synthesized) -> None:
@@ -254,11 +258,12 @@ def test_role_policies_name_specific_resources(synthesized: Synthesized) -> None
         if "*" in targets:
             assert all(action.startswith("xray:") for action in actions), statement
     secrets = [s for s in statements if any(a.startswith("secretsmanager:") for a in s["Action"])]
-    (secrets_statement,) = secrets
-    assert json.dumps(secrets_statement["Resource"]).endswith(':secret:clicktok/dev/*"]]}')
+    assert len(secrets) == 2  # the functions' role and the renderer's
+    for secrets_statement in secrets:
+        assert json.dumps(secrets_statement["Resource"]).endswith(':secret:clicktok/dev/*"]]}')
     kms_statements = [s for s in statements if any(a.startswith("kms:") for a in s["Action"])]
     key_id = logical_id(template, "AWS::KMS::Key", "SecretsKey")
-    assert [s["Resource"] for s in kms_statements] == [{"Fn::GetAtt": [key_id, "Arn"]}]
+    assert [s["Resource"] for s in kms_statements] == [{"Fn::GetAtt": [key_id, "Arn"]}] * 2
 
 
 def test_prod_names_its_own_stage(synthesized: Synthesized) -> None:
