@@ -13,6 +13,11 @@ messages become visible again after ``retry_delay_seconds`` (``None``: after the
 visibility timeout, as in AWS), so the queue's redrive policy moves them to the DLQ after
 ``maxReceiveCount`` receives, as in AWS. Batches are at most 10 records (one ReceiveMessage).
 
+Not every queue consumer is a Chalice handler: the renderer is a container-image Lambda
+(``chalicelib.jobs.render.handler``, built by the CDK app, not by Chalice). :data:`QUEUE_CONSUMERS`
+lists such consumers; the local stack passes them to :class:`SqsPump` (``consumers=``), which feeds
+their queues exactly like the Chalice ones.
+
 :class:`ScheduleTicker` fires each ``@app.schedule`` handler on its rate or cron expression against a
 simulated clock running ``speedup`` times faster than real time, with the event EventBridge sends
 (``detail-type: Scheduled Event``). Missed firings are not replayed, as in EventBridge.
@@ -21,11 +26,12 @@ simulated clock running ``speedup`` times faster than real time, with the event 
 from __future__ import annotations
 
 import base64
+import importlib
 import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -101,6 +107,30 @@ def failed_message_ids(result: Any, message_ids: list[str]) -> set[str]:
     return failed
 
 
+@dataclass(frozen=True)
+class QueueConsumer:
+    """A Lambda fed by an SQS queue that is not a Chalice ``@app.on_sqs_message`` handler."""
+
+    name: str  # the function's name suffix: ``clicktok-<stage>-<name>``
+    queue: str  # logical queue key (``chalicelib/resources.py``)
+    handler: str  # ``module.attribute``, imported when the pump starts
+    batch_size: int = 1
+    timeout_seconds: int = 900
+
+
+QUEUE_CONSUMERS: tuple[QueueConsumer, ...] = (
+    QueueConsumer(name="renderer", queue="render", handler="chalicelib.jobs.render.handler"),
+)
+
+
+def consumer_handler(handler_string: str) -> Handler:
+    module_name, _, attribute = handler_string.rpartition(".")
+    handler = getattr(importlib.import_module(module_name), attribute, None)
+    if not callable(handler):
+        raise LookupError(f"handler {handler_string!r} is not a callable in module {module_name}")
+    return handler
+
+
 @dataclass
 class _SqsSource:
     name: str
@@ -109,6 +139,7 @@ class _SqsSource:
     queue_arn: str
     batch_size: int
     slots: threading.Semaphore
+    timeout_seconds: int = 30
 
 
 class SqsPump:
@@ -123,6 +154,7 @@ class SqsPump:
         concurrency: int = 4,
         wait_seconds: int = 2,
         retry_delay_seconds: int | None = 10,
+        consumers: Sequence[QueueConsumer] = (),
     ) -> None:
         self._sqs = sqs
         self._region = region
@@ -150,9 +182,25 @@ class SqsPump:
                     slots=threading.Semaphore(max(1, limit)),
                 )
             )
+        for consumer in consumers:
+            url = queue_urls.get(consumer.queue) or sqs.get_queue_url(QueueName=consumer.queue)["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+            self.sources.append(
+                _SqsSource(
+                    name=function_name(stage, consumer.name, app.app_name),
+                    handler=consumer_handler(consumer.handler),
+                    queue_url=url,
+                    queue_arn=arn,
+                    batch_size=max(1, min(10, consumer.batch_size)),
+                    slots=threading.Semaphore(max(1, concurrency)),
+                    timeout_seconds=consumer.timeout_seconds,
+                )
+            )
         workers = sum(
             max(1, min(concurrency, c.maximum_concurrency or concurrency)) for c in self._configs(app)
-        )
+        ) + len(consumers) * max(1, concurrency)
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="sqs-handler")
 
     @staticmethod
@@ -213,7 +261,8 @@ class SqsPump:
         event = {"Records": [sqs_record(m, source.queue_arn, self._region) for m in messages]}
         ids = [m["MessageId"] for m in messages]
         try:
-            failed = failed_message_ids(source.handler(event, LambdaContext(source.name, self._region)), ids)
+            context = LambdaContext(source.name, self._region, timeout_seconds=source.timeout_seconds)
+            failed = failed_message_ids(source.handler(event, context), ids)
         except Exception:
             log.exception("SQS handler %s failed; the batch of %d will be retried", source.name, len(ids))
             failed = set(ids)

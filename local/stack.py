@@ -23,7 +23,8 @@ Starts, in this order, and stops in reverse on Ctrl-C or SIGTERM (exit 0, no chi
    ``infra/workflows/*.asl.json`` (placeholder convention: ``local/workflows.py``);
 6. on the first start (no keys in ``<state dir>/local.env``, or empty tables), an operator and a demo
    tenant (``chalicelib.services.accounts``); keys are shown once, so later starts reuse local.env;
-7. the event pumps (``local/pumps.py``): SQS event sources and schedules, run in this process;
+7. the event pumps (``local/pumps.py``): SQS event sources (the Chalice ones and ``QUEUE_CONSUMERS``:
+   the renderer) and schedules, run in this process;
 8. ``chalice local`` (HTTP routes) on ``--port``, waited for until ``GET /health`` answers 200;
 9. ``<state dir>/local.env`` (API URL, keys, sandbox URLs such as ``CLICKTOK_SANDBOX_TIKTOK_SHOP_URL``,
    and every runtime variable: stage, endpoints, fake credentials, resource names, workflow ARNs,
@@ -66,7 +67,7 @@ from local.processes import (
     port_open,
     wait_until,
 )
-from local.pumps import ScheduleTicker, SqsPump
+from local.pumps import QUEUE_CONSUMERS, ScheduleTicker, SqsPump
 from local.sandboxes.images import create_app as create_images_app
 from local.sandboxes.tiktok_shop import TikTokShopSandbox, create_app
 from local.sandboxes.tiktok_shop.server import serve
@@ -456,6 +457,7 @@ class LocalStack:
             region=self.region,
             concurrency=self.options.sqs_concurrency,
             retry_delay_seconds=None if retry < 0 else retry,
+            consumers=QUEUE_CONSUMERS,  # the renderer: a container-image Lambda in AWS, in-process here
         )
         self.sqs_pump.start()
         self.ticker = ScheduleTicker(

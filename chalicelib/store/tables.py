@@ -9,7 +9,7 @@ from typing import Any
 
 from pynamodb.models import Model
 
-from chalicelib.store import connections, product_images, shops  # noqa: F401 - registers entity kinds and indexes
+from chalicelib.store import connections, product_images, shops, templates, videos  # noqa: F401 - registers entity kinds and indexes
 from chalicelib.store.audit import AuditEventItem
 from chalicelib.store.daily import DailyShopItem
 from chalicelib.store.entities import EntityItem
