@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from chalice import Blueprint
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import AwareDatetime, Field, StringConstraints
 
-from chalicelib.api.models import ItemsPage, PageQuery
+from chalicelib.api.models import ApiModel, ItemsPage, PageQuery
 from chalicelib.api.routing import RequestContext, route
 from chalicelib.domain.principals import Role
 from chalicelib.services import audit
@@ -29,7 +29,7 @@ class AuditQuery(PageQuery):
     )
 
 
-class AuditEvent(BaseModel):
+class AuditEvent(ApiModel):
     event_id: str
     occurred_at: datetime
     actor: str

@@ -6,9 +6,8 @@ from datetime import datetime
 from typing import Literal
 
 from chalice import Blueprint
-from pydantic import BaseModel
 
-from chalicelib.api.models import Email, ItemsPage, PageQuery, RequestModel
+from chalicelib.api.models import ApiModel, Email, ItemsPage, PageQuery, RequestModel
 from chalicelib.api.routing import Reply, RequestContext, route
 from chalicelib.api.tenants import IssuedUser
 from chalicelib.domain.principals import Role
@@ -20,7 +19,7 @@ bp = Blueprint(__name__)
 TenantRole = Literal["owner", "admin", "editor", "viewer"]
 
 
-class Me(BaseModel):
+class Me(ApiModel):
     tenant_id: str | None
     user_id: str
     role: Role
@@ -32,7 +31,7 @@ class CreateUser(RequestModel):
     role: TenantRole
 
 
-class User(BaseModel):
+class User(ApiModel):
     user_id: str
     email: str
     role: Role

@@ -16,10 +16,17 @@ Email = Annotated[
 ]
 
 
-class RequestModel(BaseModel):
+class ApiModel(BaseModel):
+    """Every API model builds its validator on first use, not at import: a cold start pays only for
+    the models of the route it serves."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class RequestModel(ApiModel):
     """Unknown fields are refused, so a misspelt field is an error, not silently ignored."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
 
 class PageQuery(RequestModel):
@@ -27,17 +34,17 @@ class PageQuery(RequestModel):
     cursor: str | None = Field(default=None, max_length=2048, description="next_cursor of the previous page")
 
 
-class ItemsPage(BaseModel, Generic[T]):
+class ItemsPage(ApiModel, Generic[T]):
     items: list[T]
     next_cursor: str | None
 
 
-class ErrorDetail(BaseModel):
+class ErrorDetail(ApiModel):
     code: str
     message: str
     details: object | None = None
     request_id: str
 
 
-class ErrorResponse(BaseModel):
+class ErrorResponse(ApiModel):
     error: ErrorDetail

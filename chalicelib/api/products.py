@@ -16,7 +16,6 @@ from urllib.parse import unquote, urlsplit
 from chalice import Blueprint
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
     Field,
     StringConstraints,
@@ -25,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from chalicelib.api.models import ItemsPage, PageQuery, RequestModel
+from chalicelib.api.models import ApiModel, ItemsPage, PageQuery, RequestModel
 from chalicelib.api.routing import Reply, RequestContext, route
 from chalicelib.domain.principals import Role
 from chalicelib.errors import NotFound
@@ -325,14 +324,14 @@ class ProductQuery(PageQuery):
         return self
 
 
-class ImageSummary(BaseModel):
+class ImageSummary(ApiModel):
     source_url: str
     status: Literal["ready", "failed", "pending"]
     reason_code: str | None
     reason: str | None
 
 
-class CatalogueProduct(BaseModel):
+class CatalogueProduct(ApiModel):
     product_id: str
     source: str
     shop_id: str | None
@@ -358,7 +357,7 @@ class CatalogueProductPage(ItemsPage[CatalogueProduct]):
     pass
 
 
-class ProductImage(BaseModel):
+class ProductImage(ApiModel):
     position: int
     source_url: str
     status: Literal["ready", "failed", "pending"]
@@ -378,7 +377,7 @@ class ProductImage(BaseModel):
     url_expires_at: datetime | None
 
 
-class ProductImages(BaseModel):
+class ProductImages(ApiModel):
     product_id: str
     items: list[ProductImage]
 

@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from chalice import Blueprint
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
-from chalicelib.api.models import ItemsPage, PageQuery, RequestModel
+from chalicelib.api.models import ApiModel, ItemsPage, PageQuery, RequestModel
 from chalicelib.api.routing import RequestContext, route
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.principals import Role
@@ -45,7 +45,7 @@ class OrderQuery(PageQuery):
     created_to: AwareDatetime | None = Field(default=None, description="created before (ISO 8601)")
 
 
-class Order(BaseModel):
+class Order(ApiModel):
     order_id: str
     status: str
     create_time: datetime
@@ -109,13 +109,13 @@ class StatsQuery(RequestModel):
     to: date = Field(description="last UTC day, YYYY-MM-DD (included)")
 
 
-class BrandStats(BaseModel):
+class BrandStats(ApiModel):
     orders: int
     gmv: str | None
     gmv_minor: int
 
 
-class OrderStats(BaseModel):
+class OrderStats(ApiModel):
     from_: str = Field(alias="from")
     to: str
     granularity: str
@@ -158,7 +158,7 @@ class KpiQuery(RequestModel):
     days: int = Field(default=30, ge=1, le=366)
 
 
-class KpiTotals(BaseModel):
+class KpiTotals(ApiModel):
     orders: int
     gmv_orders: int
     gmv_minor: int
@@ -172,12 +172,12 @@ class KpiPrevious(KpiTotals):
     to: str
 
 
-class KpiChange(BaseModel):
+class KpiChange(ApiModel):
     absolute: int
     percent: float | None = Field(description="None when the previous period was 0")
 
 
-class KpiPoint(BaseModel):
+class KpiPoint(ApiModel):
     model_config = {"extra": "allow"}
 
     day: str
@@ -186,7 +186,7 @@ class KpiPoint(BaseModel):
     gmv: str | None
 
 
-class Kpis(BaseModel):
+class Kpis(ApiModel):
     from_: str = Field(alias="from")
     to: str
     days: int
@@ -219,7 +219,7 @@ class ProductQuery(PageQuery):
     q: Text | None = None
 
 
-class Product(BaseModel):
+class Product(ApiModel):
     product_id: str
     source: str
     shop_id: str | None
@@ -295,7 +295,7 @@ class CreateExport(RequestModel):
         return self
 
 
-class Export(BaseModel):
+class Export(ApiModel):
     export_id: str
     shop_id: str
     kind: str

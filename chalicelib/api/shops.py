@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from chalice import Blueprint
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
-from chalicelib.api.models import ItemsPage, PageQuery, RequestModel
+from chalicelib.api.models import ApiModel, ItemsPage, PageQuery, RequestModel
 from chalicelib.api.routing import Reply, RequestContext, route
 from chalicelib.domain.principals import Principal, Role
 from chalicelib.services import shop_webhooks, shops
@@ -20,7 +20,7 @@ Stream = Literal["orders", "products"]
 ShopId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_-]{1,64}$")]
 
 
-class ConnectStart(BaseModel):
+class ConnectStart(ApiModel):
     authorize_url: str
     state: str
 
@@ -32,7 +32,7 @@ class CallbackQuery(RequestModel):
     model_config = RequestModel.model_config | {"extra": "ignore"}
 
 
-class StreamStatus(BaseModel):
+class StreamStatus(ApiModel):
     state: str
     full: bool
     cursor: int | None = Field(description="orders/products updated before this time (Unix s) are synced")
@@ -47,7 +47,7 @@ class StreamStatus(BaseModel):
     )
 
 
-class Shop(BaseModel):
+class Shop(ApiModel):
     shop_id: str
     name: str
     region: str | None
@@ -62,7 +62,7 @@ class ShopPage(ItemsPage[Shop]):
     pass
 
 
-class Connected(BaseModel):
+class Connected(ApiModel):
     tenant_id: str
     shops: list[Shop]
 
@@ -72,12 +72,12 @@ class SyncRequest(RequestModel):
     streams: list[Stream] = Field(default_factory=lambda: ["orders", "products"], min_length=1)
 
 
-class SyncStatus(BaseModel):
+class SyncStatus(ApiModel):
     shop_id: str
     streams: dict[str, StreamStatus]
 
 
-class WebhookAck(BaseModel):
+class WebhookAck(ApiModel):
     status: str
     notification_id: str
 

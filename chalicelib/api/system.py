@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Literal
 
 from chalice import Blueprint
-from pydantic import BaseModel
 
 from chalicelib import __version__
+from chalicelib.api.models import ApiModel
 from chalicelib.api.openapi import OpenApiDocument, build_openapi
 from chalicelib.api.routing import Reply, RequestContext, route
 from chalicelib.services.health import run_checks
@@ -15,7 +15,7 @@ from chalicelib.services.health import run_checks
 bp = Blueprint(__name__)
 
 
-class Health(BaseModel):
+class Health(ApiModel):
     status: Literal["ok", "degraded"]
     version: str
     checks: dict[str, str]

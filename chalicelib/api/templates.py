@@ -11,9 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from chalice import Blueprint
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from chalicelib.api.models import ItemsPage, PageQuery, RequestModel
+from chalicelib.api.models import ApiModel, ItemsPage, PageQuery, RequestModel
 from chalicelib.api.routing import Reply, RequestContext, route
 from chalicelib.api.videos import ProductId, Video, video_body
 from chalicelib.domain.principals import Role
@@ -23,13 +23,13 @@ from chalicelib.services.templates import TemplateView
 bp = Blueprint(__name__)
 
 
-class TemplateDocument(BaseModel):
+class TemplateDocument(ApiModel):
     """A template document (see the shipped ones under ``GET /templates``); validated as a whole."""
 
     model_config = ConfigDict(extra="allow")
 
 
-class TemplateOut(BaseModel):
+class TemplateOut(ApiModel):
     template_id: str
     name: str
     description: str

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from chalice import Blueprint
-from pydantic import BaseModel, StringConstraints
+from pydantic import StringConstraints
 
-from chalicelib.api.models import Email, RequestModel
+from chalicelib.api.models import ApiModel, Email, RequestModel
 from chalicelib.api.routing import RequestContext, route
 from chalicelib.domain.principals import Role
 from chalicelib.services import accounts
@@ -20,12 +20,12 @@ class CreateTenant(RequestModel):
     owner_email: Email | None = None
 
 
-class IssuedUser(BaseModel):
+class IssuedUser(ApiModel):
     user_id: str
     api_key: str
 
 
-class TenantCreated(BaseModel):
+class TenantCreated(ApiModel):
     tenant_id: str
     name: str
     owner: IssuedUser

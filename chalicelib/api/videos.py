@@ -14,9 +14,9 @@ from typing import Annotated, Any, Literal
 from urllib.parse import unquote
 
 from chalice import Blueprint
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
-from chalicelib.api.models import ItemsPage, PageQuery, RequestModel
+from chalicelib.api.models import ApiModel, ItemsPage, PageQuery, RequestModel
 from chalicelib.api.routing import Reply, RequestContext, route
 from chalicelib.domain.principals import Role
 from chalicelib.services import videos
@@ -64,7 +64,7 @@ class VideoQuery(PageQuery):
     product_id: ProductId | None = None
 
 
-class Video(BaseModel):
+class Video(ApiModel):
     video_id: str
     kind: Literal["video", "preview"]
     status: Literal["queued", "rendering", "ready", "failed"]
@@ -95,12 +95,12 @@ class VideoPage(ItemsPage[Video]):
     pass
 
 
-class Queued(BaseModel):
+class Queued(ApiModel):
     video_id: str
     status: Literal["queued"]
 
 
-class QueuedBatch(BaseModel):
+class QueuedBatch(ApiModel):
     status: Literal["queued"]
     count: int
     video_ids: list[str]

@@ -20,7 +20,6 @@ from chalicelib.config import get_settings
 from chalicelib.errors import NotFound, ServiceUnavailable
 from chalicelib.integrations.aws import secrets
 from chalicelib.integrations.tiktok_shop.errors import RefreshTokenInvalid
-from chalicelib.integrations.tiktok_shop.models import TokenSet
 from chalicelib.observability import logger
 from chalicelib.store.connections import TOKENS_DUE, ConnectionItem
 from chalicelib.store.entities import tenant_partition
@@ -30,6 +29,7 @@ if TYPE_CHECKING:  # httpx costs a tenth of a second to import: only requests th
     import httpx
 
     from chalicelib.integrations.tiktok_shop.client import TikTokShopClient
+    from chalicelib.integrations.tiktok_shop.models import TokenSet
 
 APP_SECRET_PATH = "platform/tiktok-shop"  # noqa: S105 - a secret name, not a secret
 REFRESH_LOCK_SECONDS = 30
