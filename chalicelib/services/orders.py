@@ -17,9 +17,10 @@ from chalicelib.domain.kpis import kpi_report, periods, totals
 from chalicelib.domain.money import from_minor
 from chalicelib.errors import BadRequest, NotFound
 from chalicelib.integrations.aws.clients import client
+from chalicelib.services.products import list_products
 from chalicelib.store.orders import OrderItem, shop_key
 from chalicelib.store.paging import Page, query_source_page
-from chalicelib.store.products import ProductItem, source_key
+from chalicelib.store.products import ProductItem
 
 MAX_RANGE_DAYS = 366
 MAX_KPI_DAYS = 366
@@ -210,23 +211,8 @@ def list_shop_products(
     cursor: str | None = None,
 ) -> Page[ProductItem]:
     """The shop's share of the tenant's catalogue (``source = "shop"``), by product id."""
-    filters = []
-    if status:
-        filters.append(ProductItem.status == status.upper())
-    if q:
-        filters.append(ProductItem.search_text.contains(q.strip().casefold()))
-    filter_condition = None
-    for condition in filters:
-        filter_condition = condition if filter_condition is None else filter_condition & condition
-    hash_value = source_key(tenant_id, "shop", shop_id)
-    return query_source_page(
-        ProductItem.by_source,
-        hash_value,
-        filter_condition=filter_condition,
-        limit=limit,
-        cursor=cursor,
-        scope=("shop_products", tenant_id, shop_id, status, q),
-        key_names=("tenant_id", "product_id", "source_key"),
+    return list_products(
+        tenant_id, source="shop", shop_id=shop_id, status=status, q=q, limit=limit, cursor=cursor
     )
 
 
