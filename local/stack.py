@@ -13,7 +13,9 @@ Starts, in this order, and stops in reverse on Ctrl-C or SIGTERM (exit 0, no chi
    to ``{api}/shops/oauth/callback`` and sends webhooks to ``{api}/webhooks/tiktok-shop``, and
    ClickTok's TikTok Shop hosts (API, auth, authorize page) all point at it; just before it, the
    product-image sandbox (``local/sandboxes/images``, ``CLICKTOK_SANDBOX_IMAGES_URL``), which
-   serves the pictures of the sandbox's products (on the port of the last run when free);
+   serves the pictures of the sandbox's products (on the port of the last run when free), and the
+   text-to-speech sandbox (``local/sandboxes/tts``, ``CLICKTOK_SANDBOX_TTS_URL``; OpenAI and
+   ElevenLabs speech endpoints, its key stored as the ``platform/tts`` secret in step 4);
 4. provisioning (``local/provision.py``), then the moto snapshot of the last run (S3 objects,
    secrets, SQS messages; ``local/persistence.py``), then the sandbox's app credentials written to
    Secrets Manager; a new snapshot of moto and of the sandboxes is written every
@@ -71,6 +73,7 @@ from local.pumps import QUEUE_CONSUMERS, ScheduleTicker, SqsPump
 from local.sandboxes.images import create_app as create_images_app
 from local.sandboxes.tiktok_shop import TikTokShopSandbox, create_app
 from local.sandboxes.tiktok_shop.server import serve
+from local.sandboxes.tts import create_app as create_tts_app
 from local.workflows import create_state_machines, substitutions, workflow_env_var
 
 log = logging.getLogger("clicktok.local.stack")
@@ -142,6 +145,9 @@ class LocalStack:
         self._tiktok_shop_loaded = False
         self.images_url = ""
         self._stop_images: Any = None
+        self.tts_url = ""
+        self.tts_key = ""
+        self._stop_tts: Any = None
         self._restored = False
         self._snapshot_lock = threading.Lock()
         self._snapshot_stop = threading.Event()
@@ -154,6 +160,7 @@ class LocalStack:
         self._start_moto()
         dynamodb_url = self._start_dynamodb()
         self._start_images_sandbox()
+        self._start_tts_sandbox()
         self._start_tiktok_shop_sandbox()
         self._set_environment(dynamodb_url)
         from chalicelib.runtime import ensure_ready, reset_runtime
@@ -295,8 +302,22 @@ class LocalStack:
             self._stop_images()
             self._stop_images = None
 
+    # -- the text-to-speech sandbox --------------------------------------------------------------
+
+    def _start_tts_sandbox(self) -> None:
+        """OpenAI's and ElevenLabs' speech endpoints (``CLICKTOK_SANDBOX_TTS_URL``), with a key per run."""
+        self.tts_key = "sk-sandbox-" + secrets.token_urlsafe(18)
+        self.tts_url, self._stop_tts = serve(create_tts_app(api_key=self.tts_key), "127.0.0.1", 0)
+        log.info("text-to-speech sandbox on %s", self.tts_url)
+
+    def _stop_tts_sandbox(self) -> None:
+        if self._stop_tts is not None:
+            self._stop_tts()
+            self._stop_tts = None
+
     def _store_platform_credentials(self) -> None:
         from chalicelib.integrations.aws.secrets import write_secret
+        from chalicelib.integrations.tts import SECRET_PATH as TTS_SECRET_PATH
         from chalicelib.services.tiktok_shop_access import APP_SECRET_PATH
 
         assert self.tiktok_shop is not None
@@ -304,6 +325,11 @@ class LocalStack:
             APP_SECRET_PATH,
             {"app_key": self.tiktok_shop.app_key, "app_secret": self.tiktok_shop.app_secret},
         )
+        if self.tts_url:  # the sandbox plays OpenAI (it serves the ElevenLabs endpoint too)
+            write_secret(
+                TTS_SECRET_PATH,
+                {"provider": "openai", "api_key": self.tts_key, "base_url": self.tts_url, "voice": "alloy"},
+            )
 
     def _stop_tiktok_shop_sandbox(self) -> None:
         if self._stop_tiktok_shop is not None:
@@ -476,6 +502,8 @@ class LocalStack:
         sandboxes = {"CLICKTOK_SANDBOX_TIKTOK_SHOP_URL": self.tiktok_shop_url} if self.tiktok_shop_url else {}
         if self.images_url:
             sandboxes["CLICKTOK_SANDBOX_IMAGES_URL"] = self.images_url
+        if self.tts_url:
+            sandboxes["CLICKTOK_SANDBOX_TTS_URL"] = self.tts_url
         return {"CLICKTOK_API_URL": self.api_url, **sandboxes, **self.seed, **self.runtime_env}
 
     def _write_env_file(self) -> None:
@@ -565,6 +593,7 @@ class LocalStack:
             ("chalice local", lambda: self.api and self.api.stop()),
             ("TikTok Shop sandbox", self._stop_tiktok_shop_sandbox),
             ("image sandbox", self._stop_images_sandbox),
+            ("text-to-speech sandbox", self._stop_tts_sandbox),
             ("final snapshot", self.snapshot),
             ("moto server", lambda: self.moto and self.moto.stop()),
             ("DynamoDB Local", lambda: self.dynamodb and self.dynamodb.stop()),

@@ -36,7 +36,9 @@ class VideoFields(RequestModel):
         default=None, description="burned-in captions: one line per line of text, timed evenly"
     )
     voiceover: Annotated[str, StringConstraints(min_length=1, max_length=2000)] | None = Field(
-        default=None, description="text to speak (skipped while no text-to-speech provider is configured)"
+        default=None,
+        description="text to speak over the video, or 'auto' for the caption text (else the product title); "
+        "without a text-to-speech provider configured the video renders without voice, with a note",
     )
     music: Music | None = Field(default=None, description="a track style, 'none', or the template's own")
     params: dict[str, Any] | None = Field(

@@ -196,12 +196,7 @@ def _render_job(item: VideoJobItem, started: float) -> dict[str, Any]:
         work = Path(tmp)
         product, product_fields = _product(item, work / "images")
         music_path = _music(item, template)
-        voice: Path | None = None
-        if item.voiceover:
-            # TODO(voiceover): text to speech through OpenAI (`openai`) or ElevenLabs (httpx), with
-            # both served by a sandbox in local/; until a provider and its credentials are
-            # configured the video renders without voice, and the job says so.
-            notes.append("voiceover skipped: no text-to-speech provider is configured")
+        voice = _voiceover(item, product.title, work, notes) if item.voiceover else None
         captions = _caption_lines(item.caption_text)
         digests = asset_digests(product.images, logo=product.logo, music=music_path, voice=voice)
         key = render_key(
@@ -240,6 +235,38 @@ def _render_job(item: VideoJobItem, started: float) -> dict[str, Any]:
             "height": metadata.get("height"),
         }
     return _finish_ready(item, key, facts, started, reused=False, notes=notes)
+
+
+VOICEOVER_AUTO = ("true", "auto")
+
+
+def _voiceover(item: VideoJobItem, title: str, work: Path, notes: list[str]) -> Path | None:
+    """The job's voiceover synthesized into ``work``; on a TTS failure ``None`` and a note, never a failure.
+
+    ``voiceover`` is the text to speak; ``"auto"`` (or ``"true"``) speaks the caption text, else the
+    product title.
+    """
+    from chalicelib.integrations import tts
+
+    text = (item.voiceover or "").strip()
+    if text.lower() in VOICEOVER_AUTO:
+        text = " ".join(_caption_lines(item.caption_text)) or title
+    try:
+        audio = tts.synthesize(text)
+    except tts.TtsError as exc:
+        logger.warning("voiceover skipped", extra={"error": _short(exc), "status": exc.status})
+        notes.append(f"voiceover skipped: text to speech failed ({exc.message[:200]})")
+        return None
+    except Exception as exc:  # the secret store, a malformed secret: still not worth failing the video
+        logger.exception("voiceover skipped")
+        notes.append(f"voiceover skipped: text to speech failed ({_short(exc)})")
+        return None
+    if audio is None:
+        notes.append("voiceover skipped: no text-to-speech provider is configured")
+        return None
+    path = work / f"voiceover{tts.audio_suffix(audio)}"
+    path.write_bytes(audio)
+    return path
 
 
 def _caption_lines(text: str | None) -> list[str]:
