@@ -19,7 +19,7 @@ from chalicelib.errors import BadRequest, NotFound
 from chalicelib.integrations.aws.clients import client
 from chalicelib.services.products import list_products
 from chalicelib.store.orders import OrderItem, shop_key
-from chalicelib.store.paging import Page, query_source_page
+from chalicelib.store.paging import Page, all_of, query_source_page
 from chalicelib.store.products import ProductItem
 
 MAX_RANGE_DAYS = 366
@@ -66,9 +66,7 @@ def list_orders(
         filters.append(OrderItem.brands.contains(brand))
     if q:
         filters.append(OrderItem.search_text.contains(q.strip().casefold()))
-    filter_condition = None
-    for condition in filters:
-        filter_condition = condition if filter_condition is None else filter_condition & condition
+    filter_condition = all_of(filters)
     if status:
         index, hash_value = OrderItem.by_status, f"{key}#{status.upper()}"
         key_names: tuple[str, ...] = ("shop_key", "order_id", "status_key", "created_key")

@@ -28,7 +28,7 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 from chalicelib.domain.money import decimals, from_minor, to_minor
 from chalicelib.errors import Conflict, NotFound, Unprocessable
 from chalicelib.store.entities import tenant_partition
-from chalicelib.store.paging import Page, query_source_page
+from chalicelib.store.paging import Page, all_of, query_source_page
 from chalicelib.store.products import ProductItem, source_key
 from chalicelib.store.shops import ShopItem
 
@@ -179,9 +179,7 @@ def list_products(
         conditions.append(ProductItem.status.is_in(*dict.fromkeys((status, status.upper(), status.lower()))))
     if q:
         conditions.append(ProductItem.search_text.contains(q.strip().casefold()))
-    filter_condition = None
-    for condition in conditions:
-        filter_condition = condition if filter_condition is None else filter_condition & condition
+    filter_condition = all_of(conditions)
     scope = ("products", tenant_id, source, shop_id, status, q)
     if shop_id is not None or source in ("manual", "affiliate"):
         hash_value = (

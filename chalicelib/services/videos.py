@@ -27,7 +27,7 @@ from chalicelib.integrations.aws.clients import client
 from chalicelib.observability import logger
 from chalicelib.services import templates
 from chalicelib.store.entities import tenant_partition
-from chalicelib.store.paging import Page, query_source_page
+from chalicelib.store.paging import Page, all_of, query_source_page
 from chalicelib.store.products import ProductItem
 from chalicelib.store.videos import FAILED, QUEUED, VideoJobItem, video_object_keys
 
@@ -223,17 +223,16 @@ def list_videos(
     cursor: str | None = None,
 ) -> Page[VideoJobItem]:
     """The tenant's jobs, newest first, from its own partition (filters apply within it)."""
-    condition: Any = None
+    conditions = []
     if status:
-        condition = VideoJobItem.status == status
+        conditions.append(VideoJobItem.status == status)
     if product_id:
-        by_product = VideoJobItem.product_id == product_id
-        condition = by_product if condition is None else condition & by_product
+        conditions.append(VideoJobItem.product_id == product_id)
     return query_source_page(
         VideoJobItem,
         tenant_partition(tenant_id),
         VideoJobItem.sk.startswith(VideoJobItem.SORT_PREFIX),
-        filter_condition=condition,
+        filter_condition=all_of(conditions),
         newest_first=True,
         limit=limit,
         cursor=cursor,

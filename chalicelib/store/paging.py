@@ -120,3 +120,11 @@ def prefix_page(model: type[M], partition: str, prefix: str, *, limit: int, curs
         scope=(model.__name__, partition, prefix),
         key_names=("pk", "sk"),
     )
+
+
+def all_of(conditions: Sequence[Any]) -> Any:
+    """The conjunction of PynamoDB ``conditions`` (None when there are none): a query's filter."""
+    combined = None
+    for condition in conditions:
+        combined = condition if combined is None else combined & condition
+    return combined
