@@ -22,10 +22,10 @@ from chalicelib.integrations.aws import queues, secrets
 from chalicelib.integrations.tiktok_shop.errors import TikTokShopError
 from chalicelib.observability import logger
 from chalicelib.services import tiktok_shop_access as access
-from chalicelib.store.connections import TOKENS_DUE, ConnectionItem
+from chalicelib.store.connections import TOKENS_DUE, ConnectionItem, connection_secret_path
 from chalicelib.store.entities import tenant_partition
 from chalicelib.store.paging import Page, prefix_page
-from chalicelib.store.shops import OAuthStateItem, ShopItem, ShopOwnerItem, SyncStreamItem
+from chalicelib.store.shops import OAuthStateItem, ShopItem, ShopOwnerItem, SyncStreamItem, connected_shops
 
 STATE_TTL = timedelta(minutes=10)
 STREAMS: tuple[str, ...] = ("orders", "products")
@@ -178,12 +178,9 @@ def disconnect(tenant_id: str, shop_id: str, reason: str = "disconnected by the 
     shop.update(actions=[ShopItem.status.set("disconnected"), ShopItem.status_reason.set(reason)])
     for stream in sync_streams(tenant_id, shop_id):
         stream.update(actions=[SyncStreamItem.state.set("stopped"), SyncStreamItem.due_pk.remove()])
-    still_used = any(
-        other.open_id == shop.open_id and other.status == "connected" and other.shop_id != shop_id
-        for other in ShopItem.query(tenant_partition(tenant_id), ShopItem.sk.startswith(ShopItem.SORT_PREFIX))
-    )
+    still_used = shop.open_id and any(s.shop_id != shop_id for s in connected_shops(tenant_id, shop.open_id))
     if shop.open_id and not still_used:
-        secrets.delete_secret(f"tiktok-shop/connections/{tenant_id}/{shop.open_id}")
+        secrets.delete_secret(connection_secret_path(tenant_id, shop.open_id))
         with suppress(NotFound):
             access.connection_of(tenant_id, shop.open_id).update(
                 actions=[ConnectionItem.status.set("disconnected"), ConnectionItem.due_pk.remove()]

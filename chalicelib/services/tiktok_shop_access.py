@@ -21,9 +21,9 @@ from chalicelib.errors import NotFound, ServiceUnavailable
 from chalicelib.integrations.aws import secrets
 from chalicelib.integrations.tiktok_shop.errors import RefreshTokenInvalid
 from chalicelib.observability import logger
-from chalicelib.store.connections import TOKENS_DUE, ConnectionItem
+from chalicelib.store.connections import TOKENS_DUE, ConnectionItem, connection_secret_path
 from chalicelib.store.entities import tenant_partition
-from chalicelib.store.shops import ShopItem
+from chalicelib.store.shops import ShopItem, connected_shops
 
 if TYPE_CHECKING:  # httpx costs a tenth of a second to import: only requests that call TikTok pay it
     import httpx
@@ -130,9 +130,8 @@ def mark_needs_reconnect(tenant_id: str, open_id: str, reason: str) -> None:
     except NotFound:
         return
     connection.update(actions=[ConnectionItem.status.set("needs_reconnect"), ConnectionItem.due_pk.remove()])
-    for shop in ShopItem.query(tenant_partition(tenant_id), ShopItem.sk.startswith(ShopItem.SORT_PREFIX)):
-        if shop.open_id == open_id and shop.status == "connected":
-            shop.update(actions=[ShopItem.status.set("needs_reconnect"), ShopItem.status_reason.set(reason)])
+    for shop in connected_shops(tenant_id, open_id):
+        shop.update(actions=[ShopItem.status.set("needs_reconnect"), ShopItem.status_reason.set(reason)])
     logger.warning("connection needs reconnect", extra={"open_id": open_id, "reason": reason})
 
 
@@ -157,7 +156,7 @@ class ConnectionTokens:
         self._client = client
 
     def _secret_path(self) -> str:
-        return f"tiktok-shop/connections/{self.tenant_id}/{self.open_id}"
+        return connection_secret_path(self.tenant_id, self.open_id)
 
     def _stored(self, *, fresh: bool) -> dict:
         try:

@@ -16,6 +16,11 @@ from chalicelib.store.entities import EntityItem
 TOKENS_DUE = "DUE#tokens"
 
 
+def connection_secret_path(tenant_id: str, open_id: str) -> str:
+    """Where an authorization's token pair lives in Secrets Manager, under the stage's prefix."""
+    return f"tiktok-shop/connections/{tenant_id}/{open_id}"
+
+
 class DueConnections(GlobalSecondaryIndex["ConnectionItem"]):
     class Meta:
         index_name = "by_due"
@@ -43,4 +48,4 @@ class ConnectionItem(EntityItem, discriminator="connection"):
     SORT_PREFIX = "CONN#"
 
     def secret_path(self) -> str:
-        return f"tiktok-shop/connections/{self.tenant_id}/{self.open_id}"
+        return connection_secret_path(self.tenant_id, self.open_id)

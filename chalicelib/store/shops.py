@@ -22,7 +22,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from chalicelib.store.entities import EntityItem
+from chalicelib.store.entities import EntityItem, tenant_partition
 
 
 class ShopItem(EntityItem, discriminator="shop"):
@@ -140,3 +140,12 @@ class ExportItem(EntityItem, discriminator="export"):
     finished_at = UTCDateTimeAttribute(null=True)
 
     SORT_PREFIX = "EXPORT#"
+
+
+def connected_shops(tenant_id: str, open_id: str) -> list[ShopItem]:
+    """The tenant's connected shops that one seller authorization (``open_id``) covers."""
+    return [
+        shop
+        for shop in ShopItem.query(tenant_partition(tenant_id), ShopItem.sk.startswith(ShopItem.SORT_PREFIX))
+        if shop.open_id == open_id and shop.status == "connected"
+    ]
