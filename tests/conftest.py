@@ -37,8 +37,6 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         monkeypatch.setenv(name, value)
     for name in ("CLICKTOK_AWS_ENDPOINT_URL", "CLICKTOK_DYNAMODB_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
-    # moto in-process is not thread-safe: its transactions deep-copy tables others may be writing
-    monkeypatch.setattr("chalicelib.store.order_writes.CHUNK_WORKERS", 1)
     with mock_aws():
         reset_runtime()
         settings = ensure_ready()

@@ -39,8 +39,10 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
@@ -52,8 +54,10 @@ from chalicelib.integrations.aws.clients import client as aws_client
 from chalicelib.integrations.tiktok_shop.errors import AuthError
 from chalicelib.store.entities import tenant_partition
 from chalicelib.store.order_writes import WriteCounts, write_orders
+from chalicelib.store.orders import shop_key
 from chalicelib.store.products import source_key
 from chalicelib.store.shops import SyncStreamItem
+from chalicelib.store.sync_ledger import LeaseLost, RunLedger, held_in, update_parts
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +81,6 @@ class ShopApi(Protocol):
     def search_products(self, shop_cipher: str, **kwargs: Any) -> Any: ...
 
     def get_product(self, shop_cipher: str, product_id: str) -> Any: ...
-
-
-class LeaseLost(RuntimeError):
-    """Another worker owns this run now (our lease expired); stop without touching its state."""
 
 
 @dataclass
@@ -130,33 +130,11 @@ def _update_stream(
     condition: str,
     condition_values: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """One conditional update of the stream item; ``set_values`` are plain Python values."""
-    names: dict[str, str] = {}
-    values: dict[str, Any] = {":one": {"N": "1"}}
-    sets = []
-    for index, (name, value) in enumerate(set_values.items()):
-        names[f"#s{index}"] = name
-        if isinstance(value, bool):
-            values[f":s{index}"] = {"BOOL": value}
-        elif isinstance(value, int):
-            values[f":s{index}"] = {"N": str(value)}
-        elif isinstance(value, dict):
-            values[f":s{index}"] = {"S": json.dumps(value, separators=(",", ":"))}
-        else:
-            values[f":s{index}"] = {"S": str(value)}
-        sets.append(f"#s{index} = :s{index}")
-    removes = []
-    for index, name in enumerate(remove):
-        names[f"#r{index}"] = name
-        removes.append(f"#r{index}")
+    """One conditional update of the stream item; ``set_values`` are plain Python values. Returns
+    the item as it is after the update (plain values)."""
+    expression, names, values = update_parts(set_values, remove, condition)
     for placeholder, value in condition_values.items():
         values[placeholder] = {"N": str(value)} if isinstance(value, int) else {"S": str(value)}
-    expression = "SET " + ", ".join(sets) + " ADD #version :one"
-    if removes:
-        expression += " REMOVE " + ", ".join(removes)
-    for word in ("state", "run_id", "lease_until", "version"):
-        if f"#{word}" in condition or f"#{word}" in expression:
-            names[f"#{word}"] = word
     answer = aws_client("dynamodb").update_item(
         TableName=get_settings().table("entities"),
         Key=key,
@@ -203,17 +181,6 @@ def _claim(key: dict[str, Any], run_id: str, now: float) -> dict[str, Any] | Non
         raise
 
 
-def _fenced(key: dict[str, Any], run_id: str, **kwargs: Any) -> dict[str, Any]:
-    try:
-        return _update_stream(
-            key, condition=_FENCE, condition_values={":run": run_id, ":running": "running"}, **kwargs
-        )
-    except ClientError as exc:
-        if _conditional_failed(exc):
-            raise LeaseLost(f"run {run_id} is no longer ours") from None
-        raise
-
-
 def _short_error(exc: BaseException) -> str:
     text = f"{type(exc).__name__}: {exc}"
     text = _SECRET_PARAMS.sub(r"\1***", text)
@@ -257,6 +224,16 @@ class _Progress:
             int(data.get("api_calls", 0)),
             int(data.get("pages", 0)),
             float(data["run_started"]),
+        )
+
+    def after(self, counts: WriteCounts, api_calls: int) -> _Progress:
+        """The progress once a page with ``counts`` is written, ``api_calls`` made so far."""
+        return replace(
+            self,
+            seen=self.seen + counts.seen,
+            written=self.written + counts.written,
+            api_calls=api_calls,
+            pages=self.pages + 1,
         )
 
     def checkpoint(self) -> dict[str, Any]:
@@ -312,11 +289,26 @@ def run_stream(
     if claimed is None:
         return SyncResult(stream, run_id, "skipped")
     full = full or bool(claimed.get("full"))
+    cursor = claimed.get("cursor")
+    first_sync = cursor is None
+    ledger = RunLedger(
+        key,
+        shop_key(tenant_id, shop_id),
+        run_id,
+        int(claimed["version"]),
+        held_in(claimed),
+        create_days=first_sync,
+        now=now,
+        lease_seconds=LEASE_SECONDS,
+    )
     calls_before = client.calls
     progress = _Progress.load(claimed.get("stats") if claimed.get("window_end") else None, now())
     progress_calls_before = progress.api_calls
-    cursor = claimed.get("cursor")
-    first_sync = cursor is None
+    fetch, write = (
+        (_fetch_orders, _write_orders) if stream == "orders" else (_fetch_products, _write_products)
+    )
+    # the orders stream fetches its next page while it writes this one (one call at a time)
+    ahead_pool = ThreadPoolExecutor(max_workers=1) if stream == "orders" else None
     try:
         if claimed.get("window_end") is not None:  # resume this run's checkpoint
             window = _Window(
@@ -329,52 +321,47 @@ def run_stream(
             start = None if (full or first_sync) else int(cursor) - OVERLAP_SECONDS
             # update_time_lt is exclusive: + 1 takes in what changed in this very second
             window = _Window("main", start, int(now()) + 1)
-        page_writer = _orders_page if stream == "orders" else _products_page
+        page = fetch(client, shop_cipher, window)
         while True:
-            next_token, counts = page_writer(
+            calls = progress_calls_before + (client.calls - calls_before)
+            following = _following(
+                window, page.next_token, closing_pass=stream == "orders" and (full or first_sync), now=now
+            )
+            ahead = None
+            if ahead_pool is not None and following is not None and following.page_token:
+                ahead = ahead_pool.submit(fetch, client, shop_cipher, following)
+
+            counts = write(
                 tenant_id,
                 shop_id,
+                page.items,
                 client,
                 shop_cipher,
-                window,
                 assume_new=first_sync and window.phase == "main",
+                ledger=ledger,
+                checkpoint=None if following is None else partial(_checkpoint, progress, following, calls),
             )
-            progress.pages += 1
-            progress.seen += counts.seen
-            progress.written += counts.written
-            progress.api_calls = progress_calls_before + (client.calls - calls_before)
-            if next_token:
-                window.page_token = next_token
-            elif stream == "orders" and window.phase == "main" and (full or first_sync):
-                window = _Window("catchup", window.end - OVERLAP_SECONDS, max(int(now()) + 1, window.end))
-            else:
+            progress = progress.after(counts, calls)
+            if following is None:
                 break
-            _fenced(
-                key,
-                run_id,
-                set_values={
-                    "lease_until": int(now()) + LEASE_SECONDS,
-                    "window_end": window.end,
-                    "phase": window.phase,
-                    "stats": progress.checkpoint(),
-                    **({"window_start": window.start} if window.start is not None else {}),
-                    **({"page_token": window.page_token} if window.page_token else {}),
-                },
-                remove=(
-                    *(("window_start",) if window.start is None else ()),
-                    *(("page_token",) if not window.page_token else ()),
-                ),
-            )
+            window = following
+            if ledger.should_flush():
+                ledger.flush()
             after_page_hook(stream, progress.pages)
             if should_yield is not None and should_yield():
-                _fenced(key, run_id, set_values={"state": "queued"}, remove=("lease_until",))
+                if ahead is not None and not ahead.cancel():
+                    ahead.exception()  # let the call in flight finish, so that it is counted
+                progress.api_calls = progress_calls_before + (client.calls - calls_before)
+                ledger.flush()
+                ledger.update({"state": "queued", "stats": progress.checkpoint()}, ("lease_until",))
                 return SyncResult(stream, run_id, "continued", None, progress.checkpoint())
+            page = ahead.result() if ahead is not None else fetch(client, shop_cipher, window)
+        progress.api_calls = progress_calls_before + (client.calls - calls_before)
+        ledger.flush()
         finished = now()
         stats = progress.final(stream, finished)
-        _fenced(
-            key,
-            run_id,
-            set_values={
+        ledger.update(
+            {
                 "state": "succeeded",
                 "cursor": window.end,
                 "last_success_at": _iso(finished),
@@ -384,7 +371,7 @@ def run_stream(
                 "due_pk": f"DUE#{stream}",
                 "due_at": int(finished) + next_due_in,
             },
-            remove=("page_token", "window_start", "window_end", "phase", "lease_until", "last_error"),
+            ("page_token", "window_start", "window_end", "phase", "lease_until", "last_error"),
         )
         return SyncResult(stream, run_id, "succeeded", window.end, stats)
     except LeaseLost:
@@ -396,21 +383,56 @@ def run_stream(
     except Exception as exc:
         _mark_ended(key, run_id, "failed", _short_error(exc), now())
         raise
+    finally:
+        if ahead_pool is not None:
+            ahead_pool.shutdown(wait=True, cancel_futures=True)
+
+
+_Saved = tuple[dict[str, Any], tuple[str, ...]]
+
+
+def _following(
+    window: _Window, next_token: str, *, closing_pass: bool, now: Callable[[], float]
+) -> _Window | None:
+    """Where the run goes after a page: the window's next page, a full pass's closing catch-up
+    window, or nowhere (the run is done)."""
+    if next_token:
+        return _Window(window.phase, window.start, window.end, next_token)
+    if closing_pass and window.phase == "main":
+        return _Window("catchup", window.end - OVERLAP_SECONDS, max(int(now()) + 1, window.end))
+    return None
+
+
+def _checkpoint(before: _Progress, window: _Window, api_calls: int, counts: WriteCounts) -> _Saved:
+    """What the stream item keeps once a page with ``counts`` is written (``before`` it), so that a
+    redelivered message resumes at ``window``'s page."""
+    progress = before.after(counts, api_calls)
+    return (
+        {
+            "window_end": window.end,
+            "phase": window.phase,
+            "stats": progress.checkpoint(),
+            **({"window_start": window.start} if window.start is not None else {}),
+            **({"page_token": window.page_token} if window.page_token else {}),
+        },
+        (
+            *(("window_start",) if window.start is None else ()),
+            *(("page_token",) if not window.page_token else ()),
+        ),
+    )
+
+
+@dataclass
+class _Page:
+    items: list[dict[str, Any]]
+    next_token: str
 
 
 def _raw(item: Any) -> dict[str, Any]:
     return item.model_dump() if hasattr(item, "model_dump") else dict(item)
 
 
-def _orders_page(
-    tenant_id: str,
-    shop_id: str,
-    client: ShopApi,
-    shop_cipher: str,
-    window: _Window,
-    *,
-    assume_new: bool,
-) -> tuple[str, WriteCounts]:
+def _fetch_orders(client: ShopApi, shop_cipher: str, window: _Window) -> _Page:
     page = client.search_orders(
         shop_cipher,
         sort_field="update_time",
@@ -420,9 +442,24 @@ def _orders_page(
         update_time_lt=window.end,
         page_token=window.page_token,
     )
-    orders = [_raw(order) for order in page.orders]
-    counts = write_orders(tenant_id, shop_id, orders, assume_new=assume_new) if orders else WriteCounts()
-    return page.next_page_token or "", counts
+    return _Page([_raw(order) for order in page.orders], page.next_page_token or "")
+
+
+def _write_orders(
+    tenant_id: str,
+    shop_id: str,
+    orders: list[dict[str, Any]],
+    client: ShopApi,
+    shop_cipher: str,
+    *,
+    assume_new: bool,
+    ledger: RunLedger,
+    checkpoint: Callable[[WriteCounts], _Saved] | None,
+) -> WriteCounts:
+    del client, shop_cipher
+    return write_orders(
+        tenant_id, shop_id, orders, assume_new=assume_new, ledger=ledger, checkpoint=checkpoint
+    )
 
 
 def refresh_orders(
@@ -442,16 +479,7 @@ def refresh_orders(
 # -- products ------------------------------------------------------------------------------------
 
 
-def _products_page(
-    tenant_id: str,
-    shop_id: str,
-    client: ShopApi,
-    shop_cipher: str,
-    window: _Window,
-    *,
-    assume_new: bool,
-) -> tuple[str, WriteCounts]:
-    del assume_new
+def _fetch_products(client: ShopApi, shop_cipher: str, window: _Window) -> _Page:
     page = client.search_products(
         shop_cipher,
         page_size=PAGE_SIZE,
@@ -459,9 +487,25 @@ def _products_page(
         update_time_le=window.end,
         page_token=window.page_token,
     )
-    products = [_raw(product) for product in page.products]
+    return _Page([_raw(product) for product in page.products], page.next_page_token or "")
+
+
+def _write_products(
+    tenant_id: str,
+    shop_id: str,
+    products: list[dict[str, Any]],
+    client: ShopApi,
+    shop_cipher: str,
+    *,
+    assume_new: bool,
+    ledger: RunLedger,
+    checkpoint: Callable[[WriteCounts], _Saved] | None,
+) -> WriteCounts:
+    del assume_new
     counts = upsert_shop_products(tenant_id, shop_id, products, client, shop_cipher=shop_cipher)
-    return page.next_page_token or "", counts
+    if checkpoint is not None:
+        ledger.update(*checkpoint(counts))
+    return counts
 
 
 def _stored_product_times(tenant_id: str, product_ids: Sequence[str]) -> dict[str, int]:

@@ -1,19 +1,22 @@
-"""Writes a page of orders into the orders table and the daily aggregates, each change exactly once.
+"""Writes a page of orders into the orders table, and their aggregate changes, each exactly once.
 
 For a batch (one API page, ≤100 orders):
 
 1. one ``BatchGetItem`` reads the stored version of each order (only the attributes its aggregate
    contribution needs); an incoming version whose ``update_time`` is not newer is dropped, so an
    older ``update_time`` never overwrites a newer one and a re-synced page writes nothing;
-2. the rest go out in ``TransactWriteItems`` chunks of ≤100 actions: one ``Put`` per order,
-   conditioned on the exact version read (``attribute_not_exists`` or ``update_time = :read``), plus
-   one ``ADD`` update per touched day item carrying the chunk's summed deltas (new contribution
-   minus the stored one, so a status change moves counters and a cancellation leaves GMV);
-3. a chunk cancelled by a failed condition (another writer stored a version in between) is read
-   again and retried; the aggregates only ever move in the same transaction as the order.
+2. the rest go out in ``TransactWriteItems``: one ``Put`` per order, conditioned on the exact
+   version read (``attribute_not_exists`` or ``update_time = :read``), plus the aggregate deltas
+   (new contribution minus the stored one, so a status change moves counters and a cancellation
+   leaves GMV), in the same transaction:
+   - in a sync run (``ledger``), as one fenced update of the run's stream item that holds the
+     deltas and carries the page's checkpoint (``store/sync_ledger.py``), ≤99 orders each;
+   - otherwise (webhook refreshes), as one ``ADD`` update per touched day item;
+3. a transaction cancelled by a failed condition (another writer stored a version in between) is
+   read again and retried; the aggregates only ever move in the same transaction as the order.
 
 ``assume_new=True`` (a shop's first sync, when the table has none of its orders) skips the read:
-the puts are conditioned on ``attribute_not_exists`` and a chunk that meets an existing order
+the puts are conditioned on ``attribute_not_exists`` and a transaction that meets an existing order
 falls back to the read path, so the hint can cost time but never correctness.
 
 Low-level ``boto3`` calls with hand-serialised items keep this path within reach of a plain
@@ -25,8 +28,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,13 +44,12 @@ from chalicelib.domain.order_contribution import (
     order_facts,
 )
 from chalicelib.integrations.aws.clients import fast_client
+from chalicelib.store import daily
 from chalicelib.store.orders import created_key, shop_key
+from chalicelib.store.sync_ledger import HeldDeltas, RunLedger, backoff, cancelled
 
 MAX_ACTIONS = 100  # TransactWriteItems limit
 MAX_ATTEMPTS = 8
-# Chunks of one page are written concurrently (they rarely share a day item; when they do, the
-# transaction conflict is retried). I/O overlap within one invocation, not fan-out.
-CHUNK_WORKERS = 4
 _READ_ATTRIBUTES = "order_id, update_time, #day, #status, total_minor, brand_minor"
 _RETRYABLE_REASONS = frozenset({"", "None", "ConditionalCheckFailed", "TransactionConflict"})
 _READ_NAMES = {"#day": "day", "#status": "status"}
@@ -133,25 +134,6 @@ def _read_stored(key: str, order_ids: Sequence[str]) -> dict[str, _Stored]:
     return found
 
 
-def _daily_update(table: str, key: str, day: str, counters: Counters, currency: str) -> dict[str, Any]:
-    names: dict[str, str] = {}
-    values: dict[str, Any] = {":currency": {"S": currency}}
-    adds = []
-    for index, (name, value) in enumerate(sorted(counters.items())):
-        names[f"#c{index}"] = name
-        values[f":c{index}"] = {"N": str(value)}
-        adds.append(f"#c{index} :c{index}")
-    return {
-        "Update": {
-            "TableName": table,
-            "Key": {"shop_key": {"S": key}, "day": {"S": day}},
-            "UpdateExpression": "SET currency = if_not_exists(currency, :currency) ADD " + ", ".join(adds),
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-        }
-    }
-
-
 def _order_put(table: str, item: dict[str, Any], stored: _Stored | None) -> dict[str, Any]:
     put: dict[str, Any] = {"TableName": table, "Item": item}
     if stored is None:
@@ -163,22 +145,30 @@ def _order_put(table: str, item: dict[str, Any], stored: _Stored | None) -> dict
 
 
 _Planned = tuple[OrderFacts, "_Stored | None", dict[str, Counters]]
+# what a page's last transaction sets on the stream item, given the page's counts: (set, remove)
+Checkpoint = Callable[[WriteCounts], tuple[dict[str, Any], tuple[str, ...]]]
 
 
-def _plan(facts: Sequence[OrderFacts], stored: Mapping[str, _Stored]) -> list[list[_Planned]]:
-    """The orders to write, with their deltas, in chunks of ≤ MAX_ACTIONS actions.
-
-    Orders are grouped by the days their delta touches (one day, unless an order moved days) and
-    groups are packed whole into chunks while they fit, so most day items are updated by one chunk
-    only: close to the fewest actions (orders + distinct days) and little contention between chunks.
-    """
-    groups: dict[tuple[str, ...], list[_Planned]] = {}
+def _changes(facts: Sequence[OrderFacts], stored: Mapping[str, _Stored]) -> list[_Planned]:
+    """The orders newer than their stored version, each with its aggregate delta."""
+    planned = []
     for order in facts:
         old = stored.get(order.order_id)
         if old is not None and old.update_time >= order.update_time:
             continue
-        change = delta(old.contribution if old else None, order.contribution)
-        groups.setdefault(tuple(sorted(change)), []).append((order, old, change))
+        planned.append((order, old, delta(old.contribution if old else None, order.contribution)))
+    return planned
+
+
+def _plan(facts: Sequence[OrderFacts], stored: Mapping[str, _Stored]) -> list[list[_Planned]]:
+    """The orders to write with day-item updates, in chunks of ≤ MAX_ACTIONS actions.
+
+    Orders are grouped by the days their delta touches (one day, unless an order moved days) and
+    groups are packed whole into chunks while they fit, so most day items are updated by one chunk
+    only: close to the fewest actions (orders + distinct days)."""
+    groups: dict[tuple[str, ...], list[_Planned]] = {}
+    for planned in _changes(facts, stored):
+        groups.setdefault(tuple(sorted(planned[2])), []).append(planned)
     chunks: list[list[_Planned]] = []
     current: list[_Planned] = []
     days: set[str] = set()
@@ -195,30 +185,53 @@ def _plan(facts: Sequence[OrderFacts], stored: Mapping[str, _Stored]) -> list[li
     return chunks
 
 
-def _transact(key: str, chunk: Sequence[_Planned]) -> None:
-    settings = get_settings()
-    orders_table, daily_table = settings.table("orders"), settings.table("daily")
+def _plan_held(facts: Sequence[OrderFacts], stored: Mapping[str, _Stored]) -> list[list[_Planned]]:
+    """The orders to write with the ledger's one update: even chunks of ≤ MAX_ACTIONS - 1 orders."""
+    planned = _changes(facts, stored)
+    if not planned:
+        return []
+    count = -(-len(planned) // (MAX_ACTIONS - 1))
+    size = -(-len(planned) // count)
+    return [planned[start : start + size] for start in range(0, len(planned), size)]
+
+
+def _totals(chunk: Sequence[_Planned]) -> dict[str, Counters]:
     totals: dict[str, Counters] = {}
-    actions = []
-    for order, old, change in chunk:
-        actions.append(_order_put(orders_table, order_item(key, order), old))
+    for _, _, change in chunk:
         merge_into(totals, change)
+    return totals
+
+
+def _transact(key: str, chunk: Sequence[_Planned], ledger: RunLedger | None = None, own: Any = None) -> None:
+    """Put ``chunk``'s orders with their aggregate deltas: held by ``ledger`` (with its update
+    ``own``), or as ``ADD`` updates of the day items."""
+    orders_table = get_settings().table("orders")
+    actions = [_order_put(orders_table, order_item(key, order), old) for order, old, _ in chunk]
+    if ledger is not None:
+        ledger.transact(actions, own)
+        return
+    daily_table = get_settings().table("daily")
     currency = chunk[0][0].currency
-    for day, counters in sorted(totals.items()):
+    for day, counters in sorted(_totals(chunk).items()):
         kept = {name: value for name, value in counters.items() if value}
         if kept:
-            actions.append(_daily_update(daily_table, key, day, kept, currency))
+            actions.append(daily.add_action(daily_table, key, day, kept, currency))
     fast_client("dynamodb").transact_write_items(TransactItems=actions)
 
 
-def _cancel_reasons(exc: ClientError) -> list[str]:
-    return [reason.get("Code", "") for reason in exc.response.get("CancellationReasons", []) or []]
-
-
 def write_orders(
-    tenant_id: str, shop_id: str, raw_orders: Iterable[Mapping[str, Any]], *, assume_new: bool = False
+    tenant_id: str,
+    shop_id: str,
+    raw_orders: Iterable[Mapping[str, Any]],
+    *,
+    assume_new: bool = False,
+    ledger: RunLedger | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> WriteCounts:
-    """Upsert ``raw_orders`` (TikTok's order JSON, one page) and apply their aggregate deltas once."""
+    """Upsert ``raw_orders`` (TikTok's order JSON, one page) and apply their aggregate deltas once.
+
+    With a sync run's ``ledger`` the deltas are held on its stream item, and the page's last
+    transaction also sets ``checkpoint(counts)`` there (on its own if the page writes nothing)."""
     key = shop_key(tenant_id, shop_id)
     newest: dict[str, OrderFacts] = {}
     seen = 0
@@ -228,43 +241,61 @@ def write_orders(
         kept = newest.get(facts.order_id)
         if kept is None or kept.update_time < facts.update_time:
             newest[facts.order_id] = facts
-    if not newest:
-        return WriteCounts(seen, 0, seen)
     ordered = list(newest.values())
-    stored = {} if assume_new else _read_stored(key, [o.order_id for o in ordered])
-    chunks = _plan(ordered, stored)
-    if CHUNK_WORKERS > 1 and len(chunks) > 1:
-        with ThreadPoolExecutor(max_workers=min(CHUNK_WORKERS, len(chunks))) as pool:
-            written = sum(pool.map(lambda chunk: _write_chunk(key, shop_id, chunk), chunks))
-    else:
-        written = sum(_write_chunk(key, shop_id, chunk) for chunk in chunks)
-    return WriteCounts(seen, written, seen - written)
+    written, checkpointed = 0, False
+    if ordered:
+        stored = {} if assume_new else _read_stored(key, [o.order_id for o in ordered])
+        planner = _plan if ledger is None else _plan_held
+        written, checkpointed = _write_chunks(
+            key, shop_id, planner(ordered, stored), planner, seen, ledger, checkpoint
+        )
+    counts = WriteCounts(seen, written, seen - written)
+    if ledger is not None and checkpoint is not None and not checkpointed:
+        ledger.update(*checkpoint(counts))
+    return counts
 
 
-def _write_chunk(key: str, shop_id: str, chunk: list[_Planned]) -> int:
-    """Write one planned chunk; on a cancelled transaction re-read its orders and retry."""
-    written = 0
-    pending = [chunk]
+def _write_chunks(
+    key: str,
+    shop_id: str,
+    chunks: list[list[_Planned]],
+    planner: Callable[[Sequence[OrderFacts], Mapping[str, _Stored]], list[list[_Planned]]],
+    seen: int,
+    ledger: RunLedger | None,
+    checkpoint: Checkpoint | None,
+) -> tuple[int, bool]:
+    """Write the planned chunks in order; a transaction cancelled by an order's condition has its
+    orders read again and re-planned (versions already stored are dropped, the rest retried).
+    Returns the orders written and whether the checkpoint went out with them."""
+    written, checkpointed = 0, False
+    pending = list(chunks)
     attempt = 0
     while pending:
         current = pending.pop(0)
+        own, hold, last = None, None, False
+        if ledger is not None:
+            last = not pending and checkpoint is not None
+            done = WriteCounts(seen, written + len(current), seen - written - len(current))
+            set_values, remove = checkpoint(done) if last and checkpoint is not None else ({}, ())
+            hold = HeldDeltas(current[0][0].currency, _totals(current))
+            own = ledger.action(set_values, remove, hold=hold)
         try:
-            _transact(key, current)
-            written += len(current)
-            continue
+            _transact(key, current, ledger, own)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+            reasons = cancelled(exc)
+            if reasons is None or any(code not in _RETRYABLE_REASONS for code in reasons):
                 raise
-            reasons = _cancel_reasons(exc)
-            if any(code not in _RETRYABLE_REASONS for code in reasons):
-                raise
-        attempt += 1
-        if attempt >= MAX_ATTEMPTS:
-            raise RuntimeError(f"orders of {shop_id} kept conflicting with concurrent writes; giving up")
-        time.sleep(min(0.5, 0.01 * 2**attempt) * random.random())  # noqa: S311 - jitter
-        # someone else wrote some of these orders meanwhile (or a day item was busy): read the
-        # orders again and re-plan; versions already stored are dropped, the rest retried
-        orders = [order for order, _, _ in current]
-        fresh = _read_stored(key, [o.order_id for o in orders])
-        pending[:0] = _plan(orders, fresh)
-    return written
+            attempt += 1
+            if attempt >= MAX_ATTEMPTS:
+                raise RuntimeError(
+                    f"orders of {shop_id} kept conflicting with concurrent writes; giving up"
+                ) from None
+            backoff(attempt)
+            orders = [order for order, _, _ in current]
+            pending[:0] = planner(orders, _read_stored(key, [o.order_id for o in orders]))
+            continue
+        if ledger is not None:
+            ledger.committed(hold)
+        written += len(current)
+        checkpointed = last
+    return written, checkpointed

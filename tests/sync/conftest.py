@@ -222,11 +222,3 @@ def _fast_moto_transactions(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.setattr(dynamo_models, "copy", real_copy)
 
     monkeypatch.setattr(dynamo_models.DynamoDBBackend, "transact_write_items", fast)
-
-
-@pytest.fixture(autouse=True)
-def _one_chunk_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    """moto in-process (and the shim above) is not made for concurrent transactions."""
-    from chalicelib.store import order_writes
-
-    monkeypatch.setattr(order_writes, "CHUNK_WORKERS", 1)

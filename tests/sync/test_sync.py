@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
+from chalicelib.config import get_settings
+from chalicelib.integrations.aws.clients import fast_client
 from chalicelib.integrations.tiktok_shop.errors import AuthError
 from chalicelib.services import orders as orders_service
 from chalicelib.services import shop_sync
@@ -15,6 +18,13 @@ from chalicelib.store.orders import OrderItem, shop_key
 from tests.sync.expected import day, expected_totals
 
 from .conftest import Shop
+
+
+def raw_stream_item(shop: Shop, stream: str = "orders") -> dict[str, Any]:
+    item = shop.stream_item(stream)
+    return fast_client("dynamodb").get_item(
+        TableName=get_settings().table("entities"), Key={"pk": {"S": item.pk}, "sk": {"S": item.sk}}
+    )["Item"]
 
 
 def stored_orders(shop: Shop) -> dict[str, OrderItem]:
@@ -64,9 +74,9 @@ def transacts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     seen: list[int] = []
     real = order_writes._transact
 
-    def counting(key, chunk):
+    def counting(key, chunk, *args):
         seen.append(len(chunk))
-        return real(key, chunk)
+        return real(key, chunk, *args)
 
     monkeypatch.setattr(order_writes, "_transact", counting)
     return seen
@@ -140,30 +150,54 @@ def test_crash_after_checkpoint_resumes_without_double_counting(
     monkeypatch.setattr(shop_sync, "after_page_hook", lambda stream, pages: None)
     result = shop.sync(run_id=run_id)  # the SQS redelivery
     assert result.state == "succeeded"
-    assert len(shop.order_calls()) == math.ceil(n / 100) + 1  # no page fetched twice
+    # it resumes at the checkpoint: the one page fetched twice is the one the dead worker had
+    # fetched ahead while it wrote page 2
+    assert len(shop.order_calls()) == math.ceil(n / 100) + 2
     assert result.stats["pages"] == math.ceil(n / 100) + 1 and result.stats["orders_written"] == n
     assert_matches_truth(shop)
 
 
-def test_crash_between_write_and_checkpoint_rewrites_nothing(
+def test_crash_between_the_transactions_of_a_page_counts_its_first_half_once(
     shop: Shop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = shop_sync._fenced
+    real = order_writes._transact
     calls = {"n": 0}
 
-    def flaky(key, run_id, **kwargs):
+    def flaky(*args):
         calls["n"] += 1
-        if calls["n"] == 2:  # page 2 is written, its checkpoint is not
+        if calls["n"] == 4:  # page 2's first half is written (with its deltas), its second is not
             raise TimeoutError("lambda timed out")
-        return real(key, run_id, **kwargs)
+        return real(*args)
 
-    monkeypatch.setattr(shop_sync, "_fenced", flaky)
+    monkeypatch.setattr(order_writes, "_transact", flaky)
     run_id = shop.queue()
     with pytest.raises(TimeoutError):
         shop.sync(run_id=run_id)
+    assert any(name.startswith("pending_") for name in raw_stream_item(shop))
     result = shop.sync(run_id=run_id)
     assert result.state == "succeeded"
-    assert result.stats["orders_written"] == len(shop.truth()) - 100  # page 2 again: all skipped
+    assert result.stats["orders_written"] == len(shop.truth()) - 50  # page 2 again: its first half skipped
+    assert_matches_truth(shop)
+    assert not any(name.startswith("pending_") for name in raw_stream_item(shop))
+
+
+def test_a_worker_that_lost_its_lease_to_its_own_redelivery_stops(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_id = shop.queue()
+    taken_over = {}
+
+    def redelivered(stream: str, pages: int) -> None:
+        if pages == 1 and not taken_over:  # the lease ran out; SQS hands the run to a new worker
+            monkeypatch.setattr(shop_sync, "after_page_hook", lambda stream, pages: None)
+            later = shop.stream_item().lease_until + 1
+            taken_over["result"] = shop.sync(run_id=run_id, now=lambda: later)
+
+    monkeypatch.setattr(shop_sync, "after_page_hook", redelivered)
+    stale = shop.sync(run_id=run_id)
+    assert taken_over["result"].state == "succeeded"
+    assert stale.state == "superseded"
+    assert shop.stream_item().state == "succeeded"
     assert_matches_truth(shop)
 
 
