@@ -23,9 +23,25 @@ outside the window are written anyway (idempotent by ``update_time``) and seen a
 window. The 300 s overlap re-reads the tail of the previous window for orders that the API
 indexed late; re-read orders are dropped by ``update_time`` before any write.
 
-Checkpoints. After each page is written, the next ``page_token``, the window, the phase and the
-running stats go on the stream item in one fenced update, so a redelivered message resumes at the
-page that was not yet written (writes are idempotent, so a page done twice counts once).
+Checkpoints. The next ``page_token``, the window, the phase and the running stats go on the
+stream item in the page's last write (``store/sync_ledger.py``: fenced on the item's version,
+holding the page's aggregate deltas until they are flushed to the daily table), so a redelivered
+message resumes at the page that was not yet written (writes are idempotent: a page done twice
+counts once). The next page of orders is fetched while one is written.
+
+Fast pass. A shop's first sync (the main window of its first run; never a forced resync) stores
+most orders without conditions or transactions, at the speed of a plain ``BatchWriteItem``:
+- only the orders it will see once, those whose ``update_time`` is inside the window and older
+  than its last 300 s; the rest (late-indexed, out of the window) take the conditional path;
+- nobody else writes the shop's orders meanwhile: webhook refreshes stand back while the stream
+  item holds ``fast_pass`` (what they name changed after the pass began, so the closing catch-up
+  stores it); a failure, a yield or a re-queue drops ``fast_pass``, and the rest of that run is
+  conditional;
+- before a page is written its settled order ids and a fresh mark go on the stream item
+  (``intent``, in the previous page's checkpoint); each order carries the mark; the page's
+  checkpoint holds their deltas. A run that resumes with an ``intent`` on the item reads those
+  orders and holds the deltas of the ones that carry its mark (written, never counted), then
+  writes the page it resumes at conditionally.
 
 Failures. Any error marks the stream ``failed`` with a short message (no token, no secret) and is
 re-raised for SQS to redeliver (and finally dead-letter). A refused refresh token or credentials
@@ -39,7 +55,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -50,14 +66,23 @@ from botocore.exceptions import ClientError
 from chalicelib.config import get_settings
 from chalicelib.domain.brands import brand_of
 from chalicelib.domain.money import to_minor
+from chalicelib.domain.order_contribution import OrderFacts
 from chalicelib.integrations.aws.clients import client as aws_client
 from chalicelib.integrations.tiktok_shop.errors import AuthError
 from chalicelib.store.entities import tenant_partition
-from chalicelib.store.order_writes import WriteCounts, write_orders
+from chalicelib.store.order_writes import (
+    FirstSyncInProgress,
+    WriteCounts,
+    newest_facts,
+    put_settled,
+    uncounted,
+    write_order_facts,
+    write_orders,
+)
 from chalicelib.store.orders import shop_key
 from chalicelib.store.products import source_key
 from chalicelib.store.shops import SyncStreamItem
-from chalicelib.store.sync_ledger import LeaseLost, RunLedger, held_in, update_parts
+from chalicelib.store.sync_ledger import HeldDeltas, LeaseLost, RunLedger, held_in, update_parts
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +218,7 @@ def _mark_ended(key: dict[str, Any], run_id: str, state: str, message: str, now:
         _update_stream(
             key,
             set_values={"state": state, "last_error": message, "finished_at": _iso(now)},
-            remove=("lease_until",),
+            remove=("lease_until", "fast_pass"),
             condition=_FENCE,
             condition_values={":run": run_id, ":running": "running"},
         )
@@ -307,10 +332,20 @@ def run_stream(
     fetch, write = (
         (_fetch_orders, _write_orders) if stream == "orders" else (_fetch_products, _write_products)
     )
+    resuming = claimed.get("window_end") is not None
+    # a shop's very first pass over its orders writes them without conditions (see the module doc)
+    fast = stream == "orders" and (
+        claimed.get("fast_pass") == run_id
+        or (first_sync and not resuming and not claimed.get("fast_pass_used"))
+    )
+    intent: _Intent | None = None
     # the orders stream fetches its next page while it writes this one (one call at a time)
     ahead_pool = ThreadPoolExecutor(max_workers=1) if stream == "orders" else None
     try:
-        if claimed.get("window_end") is not None:  # resume this run's checkpoint
+        if claimed.get("intent"):  # what a crash may have written but not counted
+            left = json.loads(str(claimed["intent"]))
+            ledger.update(hold=uncounted(tenant_id, shop_id, left["ids"], left["mark"]), remove=("intent",))
+        if resuming:  # resume this run's checkpoint
             window = _Window(
                 str(claimed.get("phase") or "main"),
                 claimed.get("window_start"),
@@ -322,25 +357,48 @@ def run_stream(
             # update_time_lt is exclusive: + 1 takes in what changed in this very second
             window = _Window("main", start, int(now()) + 1)
         page = fetch(client, shop_cipher, window)
+        if fast and not resuming and window.phase == "main":
+            intent = _Intent.of(run_id, ledger.version, page, window)
+            ledger.update({"fast_pass": run_id, "fast_pass_used": True, "intent": intent.record()})
         while True:
             calls = progress_calls_before + (client.calls - calls_before)
             following = _following(
                 window, page.next_token, closing_pass=stream == "orders" and (full or first_sync), now=now
             )
-            ahead = None
-            if ahead_pool is not None and following is not None and following.page_token:
-                ahead = ahead_pool.submit(fetch, client, shop_cipher, following)
+            ahead: Future[_Page] | None = None
+            if following is not None and following.page_token:
+                ahead = (
+                    ahead_pool.submit(fetch, client, shop_cipher, following)
+                    if ahead_pool is not None
+                    else _done(partial(fetch, client, shop_cipher, following))
+                )
 
-            counts = write(
-                tenant_id,
-                shop_id,
-                page.items,
-                client,
-                shop_cipher,
-                assume_new=first_sync and window.phase == "main",
-                ledger=ledger,
-                checkpoint=None if following is None else partial(_checkpoint, progress, following, calls),
-            )
+            if fast and window.phase == "main":
+                counts, held = _write_fast_page(tenant_id, shop_id, page, intent, ledger)
+                set_values, remove = (
+                    ({}, ()) if following is None else _checkpoint(progress, following, calls, counts)
+                )
+                next_page = ahead.result() if ahead is not None else None
+                if next_page is not None and following is not None and following.phase == "main":
+                    intent = _Intent.of(run_id, ledger.version, next_page, following)
+                    set_values["intent"] = intent.record()
+                else:  # the fast pass ends with its window; the catch-up pass writes with conditions
+                    fast, intent = False, None
+                    remove = (*remove, "intent", "fast_pass")
+                ledger.update(set_values, remove, hold=held)
+            else:
+                counts = write(
+                    tenant_id,
+                    shop_id,
+                    page,
+                    client,
+                    shop_cipher,
+                    assume_new=first_sync and window.phase == "main",
+                    ledger=ledger,
+                    checkpoint=None
+                    if following is None
+                    else partial(_checkpoint, progress, following, calls),
+                )
             progress = progress.after(counts, calls)
             if following is None:
                 break
@@ -353,7 +411,9 @@ def run_stream(
                     ahead.exception()  # let the call in flight finish, so that it is counted
                 progress.api_calls = progress_calls_before + (client.calls - calls_before)
                 ledger.flush()
-                ledger.update({"state": "queued", "stats": progress.checkpoint()}, ("lease_until",))
+                ledger.update(
+                    {"state": "queued", "stats": progress.checkpoint()}, ("lease_until", "fast_pass")
+                )
                 return SyncResult(stream, run_id, "continued", None, progress.checkpoint())
             page = ahead.result() if ahead is not None else fetch(client, shop_cipher, window)
         progress.api_calls = progress_calls_before + (client.calls - calls_before)
@@ -371,7 +431,16 @@ def run_stream(
                 "due_pk": f"DUE#{stream}",
                 "due_at": int(finished) + next_due_in,
             },
-            ("page_token", "window_start", "window_end", "phase", "lease_until", "last_error"),
+            (
+                "page_token",
+                "window_start",
+                "window_end",
+                "phase",
+                "lease_until",
+                "last_error",
+                "fast_pass",
+                "intent",
+            ),
         )
         return SyncResult(stream, run_id, "succeeded", window.end, stats)
     except LeaseLost:
@@ -389,6 +458,26 @@ def run_stream(
 
 
 _Saved = tuple[dict[str, Any], tuple[str, ...]]
+
+
+class _Lazy(Future):  # type: ignore[type-arg]
+    """A page fetched on demand, in the caller's thread, with the interface of a prefetched one."""
+
+    def __init__(self, fetch: Callable[[], _Page]) -> None:
+        super().__init__()
+        self._fetch = fetch
+
+    def result(self, timeout: float | None = None) -> _Page:
+        if not self.done():
+            try:
+                self.set_result(self._fetch())
+            except Exception as exc:
+                self.set_exception(exc)
+        return super().result(timeout)
+
+
+def _done(fetch: Callable[[], _Page]) -> Future[_Page]:
+    return _Lazy(fetch)
 
 
 def _following(
@@ -426,6 +515,8 @@ def _checkpoint(before: _Progress, window: _Window, api_calls: int, counts: Writ
 class _Page:
     items: list[dict[str, Any]]
     next_token: str
+    # orders pages: the newest version of each order, normalised (where the page is fetched)
+    facts: list[OrderFacts] = field(default_factory=list)
 
 
 def _raw(item: Any) -> dict[str, Any]:
@@ -442,13 +533,14 @@ def _fetch_orders(client: ShopApi, shop_cipher: str, window: _Window) -> _Page:
         update_time_lt=window.end,
         page_token=window.page_token,
     )
-    return _Page([_raw(order) for order in page.orders], page.next_page_token or "")
+    items = [_raw(order) for order in page.orders]
+    return _Page(items, page.next_page_token or "", newest_facts(items)[1])
 
 
 def _write_orders(
     tenant_id: str,
     shop_id: str,
-    orders: list[dict[str, Any]],
+    page: _Page,
     client: ShopApi,
     shop_cipher: str,
     *,
@@ -457,22 +549,87 @@ def _write_orders(
     checkpoint: Callable[[WriteCounts], _Saved] | None,
 ) -> WriteCounts:
     del client, shop_cipher
-    return write_orders(
-        tenant_id, shop_id, orders, assume_new=assume_new, ledger=ledger, checkpoint=checkpoint
+    return write_order_facts(
+        tenant_id,
+        shop_id,
+        page.facts,
+        seen=len(page.items),
+        assume_new=assume_new,
+        ledger=ledger,
+        checkpoint=checkpoint,
     )
+
+
+@dataclass(frozen=True)
+class _Intent:
+    """The orders of a page that the fast pass will write unconditionally, recorded (with the
+    mark they will carry) in the checkpoint before they are written."""
+
+    mark: str
+    ids: frozenset[str]
+
+    @classmethod
+    def of(cls, run_id: str, version: int, page: _Page, window: _Window) -> _Intent:
+        settled_before = window.end - OVERLAP_SECONDS
+        facts = page.facts
+        ids = frozenset(
+            f.order_id
+            for f in facts
+            if f.update_time < settled_before and (window.start is None or f.update_time >= window.start)
+        )
+        return cls(f"{run_id}:{version}", ids)
+
+    def record(self) -> dict[str, Any]:
+        return {"mark": self.mark, "ids": sorted(self.ids)}
+
+
+def _write_fast_page(
+    tenant_id: str, shop_id: str, page: _Page, intent: _Intent | None, ledger: RunLedger
+) -> tuple[WriteCounts, HeldDeltas]:
+    """A page of the fast pass: its settled orders (the intent's) with ``put_settled``, the others
+    (and all of them when no intent covers the page: the first page after a resume) through the
+    ledger's transactions. Returns the counts and the deltas of the settled orders, to hold."""
+    seen, facts = len(page.items), page.facts
+    ids = intent.ids if intent is not None else frozenset()
+    settled = [f for f in facts if f.order_id in ids]
+    others = [f for f in facts if f.order_id not in ids]
+    counts = (
+        write_order_facts(tenant_id, shop_id, others, assume_new=True, ledger=ledger)
+        if others
+        else WriteCounts()
+    )
+    held = (
+        put_settled(tenant_id, shop_id, settled, intent.mark)
+        if intent is not None and settled
+        else HeldDeltas()
+    )
+    written = counts.written + len(settled)
+    return WriteCounts(seen, written, seen - written), held
 
 
 def refresh_orders(
     tenant_id: str, shop_id: str, order_ids: Iterable[str], client: ShopApi, *, shop_cipher: str
 ) -> WriteCounts:
-    """Fetch ``order_ids`` (webhooks; ≤50 ids per call) and write them like a sync page would."""
+    """Fetch ``order_ids`` (webhooks; ≤50 ids per call) and write them like a sync page would.
+
+    While the shop's first sync is in its fast pass nothing is written: that pass, or its closing
+    catch-up over everything that changed while it ran, stores these orders anyway."""
     wanted = list(dict.fromkeys(order_ids))
     if not wanted:
         return WriteCounts()
     orders = [_raw(order) for order in client.get_orders(shop_cipher, wanted)]
+    guard = {
+        "TableName": get_settings().table("entities"),
+        "Key": _stream_key(tenant_id, shop_id, "orders"),
+        "ConditionExpression": "attribute_not_exists(fast_pass)",
+    }
     total = WriteCounts()
-    for start in range(0, len(orders), PAGE_SIZE):
-        total = total + write_orders(tenant_id, shop_id, orders[start : start + PAGE_SIZE])
+    try:
+        for start in range(0, len(orders), PAGE_SIZE):
+            total = total + write_orders(tenant_id, shop_id, orders[start : start + PAGE_SIZE], guard=guard)
+    except FirstSyncInProgress:
+        log.info("orders of shop %s are left to its first sync, which is running", shop_id)
+        return total + WriteCounts(len(orders) - total.seen, 0, len(orders) - total.seen)
     return total
 
 
@@ -493,7 +650,7 @@ def _fetch_products(client: ShopApi, shop_cipher: str, window: _Window) -> _Page
 def _write_products(
     tenant_id: str,
     shop_id: str,
-    products: list[dict[str, Any]],
+    page: _Page,
     client: ShopApi,
     shop_cipher: str,
     *,
@@ -502,7 +659,7 @@ def _write_products(
     checkpoint: Callable[[WriteCounts], _Saved] | None,
 ) -> WriteCounts:
     del assume_new
-    counts = upsert_shop_products(tenant_id, shop_id, products, client, shop_cipher=shop_cipher)
+    counts = upsert_shop_products(tenant_id, shop_id, page.items, client, shop_cipher=shop_cipher)
     if checkpoint is not None:
         ledger.update(*checkpoint(counts))
     return counts

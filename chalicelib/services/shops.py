@@ -24,8 +24,10 @@ from chalicelib.observability import logger
 from chalicelib.services import tiktok_shop_access as access
 from chalicelib.store.connections import TOKENS_DUE, ConnectionItem, connection_secret_path
 from chalicelib.store.entities import tenant_partition
+from chalicelib.store.orders import shop_key
 from chalicelib.store.paging import Page, prefix_page
 from chalicelib.store.shops import OAuthStateItem, ShopItem, ShopOwnerItem, SyncStreamItem, connected_shops
+from chalicelib.store.sync_ledger import flush_stream
 
 STATE_TTL = timedelta(minutes=10)
 STREAMS: tuple[str, ...] = ("orders", "products")
@@ -177,7 +179,17 @@ def disconnect(tenant_id: str, shop_id: str, reason: str = "disconnected by the 
     shop = get_shop(tenant_id, shop_id)
     shop.update(actions=[ShopItem.status.set("disconnected"), ShopItem.status_reason.set(reason)])
     for stream in sync_streams(tenant_id, shop_id):
-        stream.update(actions=[SyncStreamItem.state.set("stopped"), SyncStreamItem.due_pk.remove()])
+        # a run still going stops at its next write (its fence wants state running); what it
+        # counted but had not yet applied to the daily aggregates is applied here
+        stream.update(
+            actions=[
+                SyncStreamItem.state.set("stopped"),
+                SyncStreamItem.due_pk.remove(),
+                SyncStreamItem.fast_pass.remove(),
+            ],
+            add_version_condition=False,
+        )
+        flush_stream({"pk": {"S": stream.pk}, "sk": {"S": stream.sk}}, shop_key(tenant_id, shop_id))
     still_used = shop.open_id and any(s.shop_id != shop_id for s in connected_shops(tenant_id, shop.open_id))
     if shop.open_id and not still_used:
         secrets.delete_secret(connection_secret_path(tenant_id, shop.open_id))
@@ -264,6 +276,8 @@ def _queue_streams(
                     SyncStreamItem.page_token.remove(),
                     SyncStreamItem.window_start.remove(),
                     SyncStreamItem.window_end.remove(),
+                    # webhooks stand back only while a first sync's fast pass is really running
+                    SyncStreamItem.fast_pass.remove(),
                 ],
                 condition=SyncStreamItem.pk.exists() & (idle | abandoned),
                 add_version_condition=False,

@@ -1,8 +1,10 @@
 """Daily shop aggregates, kept up to date as orders arrive and change status.
 
 Key: ``shop_key`` = ``{tenant_id}#{shop_id}`` and ``day`` (``YYYY-MM-DD``, UTC, by order creation
-time). Counters are flat attributes updated with ``ADD`` in the same transaction as the order
-write, so an order is counted exactly once however often it is synced:
+time). Counters are flat attributes. An order's change to them commits with the order write: as
+``ADD`` updates in the same transaction (webhook refreshes), or held on its sync run's stream item
+in the same transaction and applied here in batches (``store/sync_ledger.py``), so an order is
+counted exactly once however often it is synced:
 - ``orders``: orders created that day (every status); ``gmv_minor``/``gmv_orders``: the orders
   that count toward GMV (not UNPAID, not CANCELLED);
 - ``status#<STATUS>``: orders by current status; ``brand_gmv#<brand>``, ``brand_orders#<brand>``.

@@ -29,7 +29,9 @@ import json
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -50,7 +52,7 @@ from chalicelib.store.sync_ledger import HeldDeltas, RunLedger, backoff, cancell
 
 MAX_ACTIONS = 100  # TransactWriteItems limit
 MAX_ATTEMPTS = 8
-_READ_ATTRIBUTES = "order_id, update_time, #day, #status, total_minor, brand_minor"
+_READ_ATTRIBUTES = "order_id, update_time, #day, #status, total_minor, brand_minor, currency, fast_mark"
 _RETRYABLE_REASONS = frozenset({"", "None", "ConditionalCheckFailed", "TransactionConflict"})
 _READ_NAMES = {"#day": "day", "#status": "status"}
 
@@ -65,14 +67,22 @@ class WriteCounts:
         return WriteCounts(self.seen + other.seen, self.written + other.written, self.skipped + other.skipped)
 
 
+class FirstSyncInProgress(RuntimeError):
+    """The shop's first sync is writing its orders without per-order conditions; other writers
+    stand back (it will store what they would have)."""
+
+
 @dataclass(frozen=True)
 class _Stored:
     update_time: int
     contribution: Contribution
+    currency: str = ""
+    mark: str | None = None
 
 
-def order_item(key: str, facts: OrderFacts) -> dict[str, Any]:
-    """The orders-table item of ``facts`` in DynamoDB JSON (the attribute types of ``OrderItem``)."""
+def order_item(key: str, facts: OrderFacts, *, mark: str | None = None) -> dict[str, Any]:
+    """The orders-table item of ``facts`` in DynamoDB JSON (the attribute types of ``OrderItem``);
+    ``mark`` tags an item a first sync wrote unconditionally (see ``put_settled``)."""
     item: dict[str, Any] = {
         "shop_key": {"S": key},
         "order_id": {"S": facts.order_id},
@@ -94,6 +104,8 @@ def order_item(key: str, facts: OrderFacts) -> dict[str, Any]:
         item["paid_time"] = {"N": str(facts.paid_time)}
     if facts.buyer is not None:
         item["buyer"] = {"S": json.dumps(facts.buyer, separators=(",", ":"), ensure_ascii=False)}
+    if mark is not None:
+        item["fast_mark"] = {"S": mark}
     return item
 
 
@@ -105,7 +117,12 @@ def _stored_from(item: Mapping[str, Any]) -> _Stored:
         minor=int(item["total_minor"]["N"]),
         brand_minor=json.loads(brand_raw) if brand_raw else {},
     )
-    return _Stored(int(item["update_time"]["N"]), contribution)
+    return _Stored(
+        int(item["update_time"]["N"]),
+        contribution,
+        item.get("currency", {}).get("S", ""),
+        item.get("fast_mark", {}).get("S"),
+    )
 
 
 def _read_stored(key: str, order_ids: Sequence[str]) -> dict[str, _Stored]:
@@ -202,9 +219,15 @@ def _totals(chunk: Sequence[_Planned]) -> dict[str, Counters]:
     return totals
 
 
-def _transact(key: str, chunk: Sequence[_Planned], ledger: RunLedger | None = None, own: Any = None) -> None:
+def _transact(
+    key: str,
+    chunk: Sequence[_Planned],
+    ledger: RunLedger | None = None,
+    own: Any = None,
+    guard: Mapping[str, Any] | None = None,
+) -> None:
     """Put ``chunk``'s orders with their aggregate deltas: held by ``ledger`` (with its update
-    ``own``), or as ``ADD`` updates of the day items."""
+    ``own``), or as ``ADD`` updates of the day items (after ``guard``, if any)."""
     orders_table = get_settings().table("orders")
     actions = [_order_put(orders_table, order_item(key, order), old) for order, old, _ in chunk]
     if ledger is not None:
@@ -216,7 +239,15 @@ def _transact(key: str, chunk: Sequence[_Planned], ledger: RunLedger | None = No
         kept = {name: value for name, value in counters.items() if value}
         if kept:
             actions.append(daily.add_action(daily_table, key, day, kept, currency))
-    fast_client("dynamodb").transact_write_items(TransactItems=actions)
+    if guard is not None:
+        actions.append({"ConditionCheck": dict(guard)})
+    try:
+        fast_client("dynamodb").transact_write_items(TransactItems=actions)
+    except ClientError as exc:
+        reasons = cancelled(exc)
+        if guard is not None and reasons and reasons[-1] == "ConditionalCheckFailed":
+            raise FirstSyncInProgress(key) from None
+        raise
 
 
 def write_orders(
@@ -227,12 +258,29 @@ def write_orders(
     assume_new: bool = False,
     ledger: RunLedger | None = None,
     checkpoint: Checkpoint | None = None,
+    guard: Mapping[str, Any] | None = None,
 ) -> WriteCounts:
     """Upsert ``raw_orders`` (TikTok's order JSON, one page) and apply their aggregate deltas once.
 
     With a sync run's ``ledger`` the deltas are held on its stream item, and the page's last
-    transaction also sets ``checkpoint(counts)`` there (on its own if the page writes nothing)."""
-    key = shop_key(tenant_id, shop_id)
+    transaction also sets ``checkpoint(counts)`` there (on its own if the page writes nothing).
+    ``guard``, a ``ConditionCheck`` added to every transaction, raises ``FirstSyncInProgress`` when it
+    fails."""
+    seen, ordered = newest_facts(raw_orders)
+    return write_order_facts(
+        tenant_id,
+        shop_id,
+        ordered,
+        seen=seen,
+        assume_new=assume_new,
+        ledger=ledger,
+        checkpoint=checkpoint,
+        guard=guard,
+    )
+
+
+def newest_facts(raw_orders: Iterable[Mapping[str, Any]]) -> tuple[int, list[OrderFacts]]:
+    """How many raw orders there were, and the newest version of each, normalised."""
     newest: dict[str, OrderFacts] = {}
     seen = 0
     for raw in raw_orders:
@@ -241,13 +289,29 @@ def write_orders(
         kept = newest.get(facts.order_id)
         if kept is None or kept.update_time < facts.update_time:
             newest[facts.order_id] = facts
-    ordered = list(newest.values())
+    return seen, list(newest.values())
+
+
+def write_order_facts(
+    tenant_id: str,
+    shop_id: str,
+    ordered: Sequence[OrderFacts],
+    *,
+    seen: int | None = None,
+    assume_new: bool = False,
+    ledger: RunLedger | None = None,
+    checkpoint: Checkpoint | None = None,
+    guard: Mapping[str, Any] | None = None,
+) -> WriteCounts:
+    """``write_orders`` for orders already normalised (one version of each)."""
+    key = shop_key(tenant_id, shop_id)
+    seen = len(ordered) if seen is None else seen
     written, checkpointed = 0, False
     if ordered:
         stored = {} if assume_new else _read_stored(key, [o.order_id for o in ordered])
         planner = _plan if ledger is None else _plan_held
         written, checkpointed = _write_chunks(
-            key, shop_id, planner(ordered, stored), planner, seen, ledger, checkpoint
+            key, shop_id, planner(ordered, stored), planner, seen, ledger, checkpoint, guard
         )
     counts = WriteCounts(seen, written, seen - written)
     if ledger is not None and checkpoint is not None and not checkpointed:
@@ -263,6 +327,7 @@ def _write_chunks(
     seen: int,
     ledger: RunLedger | None,
     checkpoint: Checkpoint | None,
+    guard: Mapping[str, Any] | None = None,
 ) -> tuple[int, bool]:
     """Write the planned chunks in order; a transaction cancelled by an order's condition has its
     orders read again and re-planned (versions already stored are dropped, the rest retried).
@@ -280,7 +345,7 @@ def _write_chunks(
             hold = HeldDeltas(current[0][0].currency, _totals(current))
             own = ledger.action(set_values, remove, hold=hold)
         try:
-            _transact(key, current, ledger, own)
+            _transact(key, current, ledger, own, guard)
         except ClientError as exc:
             reasons = cancelled(exc)
             if reasons is None or any(code not in _RETRYABLE_REASONS for code in reasons):
@@ -299,3 +364,49 @@ def _write_chunks(
         written += len(current)
         checkpointed = last
     return written, checkpointed
+
+
+@cache
+def _writers() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="order-writes")
+
+
+def put_settled(tenant_id: str, shop_id: str, facts: Sequence[OrderFacts], mark: str) -> HeldDeltas:
+    """Store ``facts`` with plain ``BatchWriteItem`` (no conditions, no transaction), each tagged
+    with ``mark``, and return their whole contributions for the caller to hold.
+
+    Only for a shop's first sync, on orders it sees once and while no one else writes the shop's
+    orders: the caller records ``mark`` and the order ids before (so ``uncounted`` can find what a
+    crash left written but not counted) and holds the returned deltas in its next checkpoint."""
+    key = shop_key(tenant_id, shop_id)
+    table = get_settings().table("orders")
+    dynamodb = fast_client("dynamodb")
+    held = HeldDeltas()
+    items = []
+    for order in facts:
+        items.append({"PutRequest": {"Item": order_item(key, order, mark=mark)}})
+        held.add(delta(None, order.contribution), order.currency)
+
+    def write(batch: list[dict[str, Any]]) -> None:
+        request: dict[str, Any] = {table: batch}
+        attempt = 0
+        while request:
+            request = dynamodb.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+            if request:
+                attempt += 1
+                backoff(attempt)
+
+    batches = [items[start : start + 25] for start in range(0, len(items), 25)]
+    # the BatchWriteItem calls of a page go out side by side: I/O overlap, not fan-out
+    for done in _writers().map(write, batches):
+        del done
+    return held
+
+
+def uncounted(tenant_id: str, shop_id: str, order_ids: Sequence[str], mark: str) -> HeldDeltas:
+    """The contributions of the orders among ``order_ids`` that ``put_settled`` stored with ``mark``."""
+    held = HeldDeltas()
+    for stored in _read_stored(shop_key(tenant_id, shop_id), list(order_ids)).values():
+        if stored.mark == mark:
+            held.add(delta(None, stored.contribution), stored.currency)
+    return held

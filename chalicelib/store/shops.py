@@ -90,6 +90,13 @@ class SyncStreamItem(EntityItem, discriminator="sync_stream"):
     stats = JSONAttribute(null=True)
     due_pk = UnicodeAttribute(null=True)
     due_at = NumberAttribute(null=True)
+    # a first sync's fast pass (services/shop_sync.py): the run holding it, whether the stream
+    # ever had one, and the orders of the next page it writes unconditionally (JSON)
+    fast_pass = UnicodeAttribute(null=True)
+    fast_pass_used = BooleanAttribute(null=True)
+    intent = UnicodeAttribute(null=True)
+    # and ``pending_<n>`` attributes: aggregate deltas a run holds until it flushes them
+    # (store/sync_ledger.py); written and read low-level only, since ``save()`` would drop them
     version = VersionAttribute()
 
     by_due = DueStreams()

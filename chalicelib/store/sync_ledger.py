@@ -35,7 +35,7 @@ from chalicelib.store import daily
 
 PENDING_PREFIX = "pending_"
 MAX_ACTIONS = 100  # TransactWriteItems limit
-FLUSH_AFTER_HOLDS = 16  # transactions (two per page of 100 orders)
+FLUSH_AFTER_HOLDS = 16
 FLUSH_AFTER_DAYS = 90
 _MAX_ATTEMPTS = 8
 _FENCE = "#run_id = :run AND #state = :running AND #version = :version"
@@ -189,7 +189,13 @@ class RunLedger:
         hold: HeldDeltas | None = None,
     ) -> None:
         """One fenced update on its own."""
-        self.transact([], self.action(set_values, remove, hold=hold))
+        update = self.action(set_values, remove, hold=hold)["Update"]
+        try:
+            fast_client("dynamodb").update_item(**update)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise LeaseLost(f"run {self.run_id} is no longer ours") from None
+            raise
         self.committed(hold)
 
     def transact(self, actions: list[dict[str, Any]], own: dict[str, Any]) -> None:
@@ -282,3 +288,15 @@ def flush_pending(
         if not rest:
             return True
         days, attributes, attempt = rest, [rest_name], 0
+
+
+def flush_stream(key: Mapping[str, Any], shop_key: str) -> bool:
+    """Apply what held deltas a run left on the stream item at ``key`` (one that was stopped, for
+    one); False when there were none, or someone else applied them first."""
+    item = (
+        fast_client("dynamodb")
+        .get_item(TableName=get_settings().table("entities"), Key=dict(key), ConsistentRead=True)
+        .get("Item", {})
+    )
+    held = held_in({name: value.get("S") for name, value in item.items() if name.startswith(PENDING_PREFIX)})
+    return bool(held) and flush_pending(key, shop_key, held)

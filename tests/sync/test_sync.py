@@ -15,6 +15,7 @@ from chalicelib.services import orders as orders_service
 from chalicelib.services import shop_sync
 from chalicelib.store import order_writes
 from chalicelib.store.orders import OrderItem, shop_key
+from chalicelib.store.sync_ledger import flush_stream
 from tests.sync.expected import day, expected_totals
 
 from .conftest import Shop
@@ -157,15 +158,19 @@ def test_crash_after_checkpoint_resumes_without_double_counting(
     assert_matches_truth(shop)
 
 
+@pytest.mark.parametrize("flushed_meanwhile", [False, True], ids=["resumed", "flushed-then-resumed"])
 def test_crash_between_the_transactions_of_a_page_counts_its_first_half_once(
-    shop: Shop, monkeypatch: pytest.MonkeyPatch
+    shop: Shop, monkeypatch: pytest.MonkeyPatch, flushed_meanwhile: bool
 ) -> None:
+    assert shop.sync().state == "succeeded"
+    shop.clock.tick(120)
+    changed = shop.sandbox.mutate_orders(shop.shop_id, 80, seed=4, new=20)  # a page: two transactions of 50
     real = order_writes._transact
     calls = {"n": 0}
 
     def flaky(*args):
         calls["n"] += 1
-        if calls["n"] == 4:  # page 2's first half is written (with its deltas), its second is not
+        if calls["n"] == 2:  # the page's first transaction is written (with its deltas), its second is not
             raise TimeoutError("lambda timed out")
         return real(*args)
 
@@ -174,11 +179,79 @@ def test_crash_between_the_transactions_of_a_page_counts_its_first_half_once(
     with pytest.raises(TimeoutError):
         shop.sync(run_id=run_id)
     assert any(name.startswith("pending_") for name in raw_stream_item(shop))
+    if flushed_meanwhile:  # what a disconnect does with the deltas a stopped run held
+        item = shop.stream_item()
+        key = {"pk": {"S": item.pk}, "sk": {"S": item.sk}}
+        assert flush_stream(key, shop_key(shop.tenant_id, shop.shop_id)) is True
+        assert flush_stream(key, shop_key(shop.tenant_id, shop.shop_id)) is False
+        assert not any(name.startswith("pending_") for name in raw_stream_item(shop))
     result = shop.sync(run_id=run_id)
     assert result.state == "succeeded"
-    assert result.stats["orders_written"] == len(shop.truth()) - 50  # page 2 again: its first half skipped
+    # the page again: its first transaction's 50 orders are skipped
+    assert len(changed["changed"]) + len(changed["added"]) == 100
+    assert result.stats["orders_written"] == 50
     assert_matches_truth(shop)
     assert not any(name.startswith("pending_") for name in raw_stream_item(shop))
+
+
+@pytest.mark.parametrize("death", [RuntimeError, SystemExit], ids=["failed", "killed"])
+def test_first_sync_crash_after_unconditional_writes_counts_them_once(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch, death: type[BaseException]
+) -> None:
+    """Page 2's settled orders are stored without their deltas when the worker dies; before the
+    run resumes, many orders change, so page 2 comes back different from what was stored."""
+    real = shop_sync.put_settled
+    calls = {"n": 0}
+
+    def dies(*args):
+        calls["n"] += 1
+        held = real(*args)
+        if calls["n"] == 2:
+            raise death("worker died after writing page 2")
+        return held
+
+    monkeypatch.setattr(shop_sync, "put_settled", dies)
+    run_id = shop.queue()
+    with pytest.raises(death):
+        shop.sync(run_id=run_id)
+    monkeypatch.setattr(shop_sync, "put_settled", real)
+    assert "intent" in raw_stream_item(shop)
+    shop.clock.tick(120)
+    shop.sandbox.mutate_orders(shop.shop_id, 200, seed=11)
+    later = (shop.stream_item().lease_until or 0) + 1  # a killed worker leaves its lease to expire
+    result = shop.sync(run_id=run_id, now=lambda: max(later, shop.clock()))
+    assert result.state == "succeeded"
+    assert_matches_truth(shop)
+    item = raw_stream_item(shop)
+    assert "intent" not in item and "fast_pass" not in item
+
+
+def test_webhook_refreshes_stand_back_during_the_fast_pass(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refreshed = {}
+
+    def webhook_arrives(stream: str, pages: int) -> None:
+        if pages == 1 and not refreshed:
+            shop.clock.tick(30)
+            changed = shop.sandbox.mutate_orders(shop.shop_id, 20, seed=13, new=3)
+            ids = changed["changed"] + changed["added"]
+            refreshed["counts"] = shop_sync.refresh_orders(
+                shop.tenant_id, shop.shop_id, ids, shop.client, shop_cipher=shop.cipher
+            )
+            refreshed["ids"] = ids
+
+    monkeypatch.setattr(shop_sync, "after_page_hook", webhook_arrives)
+    assert shop.sync().state == "succeeded"
+    assert refreshed["counts"].written == 0 and refreshed["counts"].seen == len(refreshed["ids"])
+    assert_matches_truth(shop)  # the closing catch-up stored what the webhook named
+    monkeypatch.setattr(shop_sync, "after_page_hook", lambda stream, pages: None)
+    shop.clock.tick(60)
+    changed = shop.sandbox.mutate_orders(shop.shop_id, 5, seed=14, new=1)
+    ids = changed["changed"] + changed["added"]
+    counts = shop_sync.refresh_orders(shop.tenant_id, shop.shop_id, ids, shop.client, shop_cipher=shop.cipher)
+    assert counts.written == len(ids)  # after the first sync, webhooks write again
+    assert_matches_truth(shop)
 
 
 def test_a_worker_that_lost_its_lease_to_its_own_redelivery_stops(
