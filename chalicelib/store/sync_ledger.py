@@ -35,8 +35,9 @@ from chalicelib.store import daily
 
 PENDING_PREFIX = "pending_"
 MAX_ACTIONS = 100  # TransactWriteItems limit
-FLUSH_AFTER_HOLDS = 16
+FLUSH_AFTER_HOLDS = 16  # checkpoints holding deltas (a page has one, or two)
 FLUSH_AFTER_DAYS = 90
+FLUSH_AFTER_BYTES = 96_000  # of held JSON: the stream item must stay far below DynamoDB's 400 KB
 _MAX_ATTEMPTS = 8
 _FENCE = "#run_id = :run AND #state = :running AND #version = :version"
 
@@ -139,6 +140,10 @@ class RunLedger:
     create_days: bool = False
     now: Callable[[], float] = time.time
     lease_seconds: int = 300
+    held_bytes: int = 0
+
+    def __post_init__(self) -> None:
+        self.held_bytes = sum(len(hold.to_json()) for hold in self.held.values())
 
     # -- fenced updates ------------------------------------------------------------------------
 
@@ -179,6 +184,7 @@ class RunLedger:
     def committed(self, hold: HeldDeltas | None = None) -> None:
         if hold is not None and hold.days:
             self.held[self._hold_name()] = hold
+            self.held_bytes += len(hold.to_json())
         self.version += 1
 
     def update(
@@ -215,7 +221,7 @@ class RunLedger:
     # -- flushing ------------------------------------------------------------------------------
 
     def should_flush(self) -> bool:
-        if len(self.held) >= FLUSH_AFTER_HOLDS:
+        if len(self.held) >= FLUSH_AFTER_HOLDS or self.held_bytes >= FLUSH_AFTER_BYTES:
             return True
         days: set[str] = set()
         for hold in self.held.values():
@@ -225,7 +231,7 @@ class RunLedger:
     def flush(self) -> None:
         if self.held:
             flush_pending(self.key, self.shop_key, self.held, create_days=self.create_days)
-            self.held = {}
+            self.held, self.held_bytes = {}, 0
 
 
 def flush_pending(
