@@ -30,7 +30,7 @@ check-java:
 	@command -v java >/dev/null 2>&1 || \
 	  echo "warning: Java not found: the local stack falls back to moto's DynamoDB (no TTL expiry). Install a JRE 17 for DynamoDB Local." >&2
 
-$(DEPS): requirements.txt requirements-dev.txt constraints.txt pyproject.toml | check-python
+$(DEPS): requirements.txt requirements-dev.txt requirements-render.txt constraints.txt pyproject.toml | check-python
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .

@@ -1,10 +1,14 @@
 """A WSGI sandbox for OpenAI ``POST /v1/audio/speech`` and ElevenLabs ``POST /v1/text-to-speech/{voice}``.
 
-Both check their auth header (``Authorization: Bearer <key>`` / ``xi-api-key``; 401 otherwise) and
-validate the JSON body (400/422 like the real APIs), then answer with a WAV of speech-like audio:
-a "syllable" (a gliding tone with a few harmonics under an attack/decay envelope) per few characters,
-about 60 ms per character, capped at ``MAX_SECONDS``. ``GET /_sandbox/calls`` lists the requests
-served; ``POST /_sandbox/faults`` ``{"status": 500, "count": 2}`` makes the next calls fail.
+Both check their auth header (``Authorization: Bearer <key>`` / ``xi-api-key``; 401 otherwise, the
+OpenAI one echoing the key masked as the real API does) and validate the JSON body (400 like the real
+APIs, unknown OpenAI arguments included), then answer with a WAV of speech-like audio: a "syllable" (a
+gliding tone with a few harmonics under an attack/decay envelope) per few characters, about 60 ms per
+character, capped at ``MAX_SECONDS``. The OpenAI endpoint takes what the official ``openai`` package
+sends (its ``Accept``, ``User-Agent`` and ``X-Stainless-*`` headers are accepted, and the user agent
+recorded); errors come in each provider's shape. ``GET /_sandbox/calls`` lists the requests served;
+``POST /_sandbox/faults`` ``{"status": 500, "count": 2, "retry_after"?: 1}`` makes the next calls fail
+(with a ``Retry-After`` header when given).
 """
 
 from __future__ import annotations
@@ -25,8 +29,13 @@ SAMPLE_RATE = 22_050
 SECONDS_PER_CHAR = 0.06
 MAX_SECONDS = 30.0
 MAX_CHARS = 4096
-OPENAI_VOICES = {"alloy", "ash", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer"}
+OPENAI_VOICES = {
+    "alloy", "ash", "ballad", "cedar", "coral", "echo", "fable", "marin", "nova", "onyx", "sage", "shimmer",
+    "verse",
+}  # fmt: skip
+OPENAI_MODELS = {"tts-1", "tts-1-hd", "gpt-4o-mini-tts", "gpt-4o-mini-tts-2025-12-15"}
 OPENAI_FORMATS = {"wav", "mp3", "pcm", "opus", "aac", "flac"}
+OPENAI_FIELDS = {"model", "input", "voice", "instructions", "response_format", "speed", "stream_format"}
 
 
 def speech_wav(text: str, *, seed: int = 0) -> bytes:
@@ -65,16 +74,17 @@ class TtsSandbox:
     def __init__(self, *, api_key: str = "sandbox-tts-key") -> None:
         self.api_key = api_key
         self._calls: list[dict[str, Any]] = []
-        self._faults: list[int] = []
+        self._faults: list[tuple[int, int | None]] = []
         self._lock = threading.Lock()
 
     def calls(self) -> list[dict[str, Any]]:
         with self._lock:
             return [dict(call) for call in self._calls]
 
-    def fail_next(self, status: int, count: int = 1) -> None:
+    def fail_next(self, status: int, count: int = 1, *, retry_after: int | None = None) -> None:
+        """The next ``count`` speech calls answer ``status`` (with ``Retry-After`` when given)."""
         with self._lock:
-            self._faults.extend([status] * count)
+            self._faults.extend([(status, retry_after)] * count)
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
@@ -85,7 +95,10 @@ class TtsSandbox:
             body = _body(environ)
             if not isinstance(body, dict) or not isinstance(body.get("status"), int):
                 return _json(start_response, "400 Bad Request", {"error": "status (int) required"})
-            self.fail_next(body["status"], int(body.get("count") or 1))
+            retry_after = body.get("retry_after")
+            if retry_after is not None and not isinstance(retry_after, int):
+                return _json(start_response, "400 Bad Request", {"error": "retry_after: seconds (int)"})
+            self.fail_next(body["status"], int(body.get("count") or 1), retry_after=retry_after)
             return _json(start_response, "200 OK", {"ok": True})
         if method != "POST":
             return _json(start_response, "405 Method Not Allowed", {"error": "POST only"})
@@ -95,27 +108,47 @@ class TtsSandbox:
             provider, voice = "elevenlabs", path.rsplit("/", 1)[1]
         else:
             return _json(start_response, "404 Not Found", {"error": f"no such endpoint: {path}"})
-        call: dict[str, Any] = {"provider": provider, "path": path, "query": environ.get("QUERY_STRING", "")}
+        call: dict[str, Any] = {
+            "provider": provider,
+            "path": path,
+            "query": environ.get("QUERY_STRING", ""),
+            "user_agent": environ.get("HTTP_USER_AGENT", ""),
+        }
         with self._lock:
             self._calls.append(call)
             fault = self._faults.pop(0) if self._faults else None
         if not self._authorized(provider, environ):
             call["status"] = 401
             if provider == "openai":
-                error: Any = {
-                    "error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}
-                }
+                given = environ.get("HTTP_AUTHORIZATION", "").removeprefix("Bearer ").strip()
+                message = (
+                    f"Incorrect API key provided: {_masked(given)}. You can find your API key at "
+                    "https://platform.openai.com/account/api-keys."
+                    if given
+                    else "You didn't provide an API key."
+                )
+                error = _openai_error(message, "invalid_request_error", "invalid_api_key")
             else:
                 error = {"detail": {"status": "invalid_api_key", "message": "Invalid API key"}}
             return _json(start_response, "401 Unauthorized", error)
         if fault is not None:
-            call["status"] = fault
-            return _json(start_response, f"{fault} Sandbox Fault", {"error": "injected fault"})
+            status, retry_after = fault
+            call["status"] = status
+            if provider == "openai":
+                error = _openai_error("injected fault", "sandbox_fault", f"http_{status}")
+            else:
+                error = {"detail": {"status": "sandbox_fault", "message": "injected fault"}}
+            headers = [("Retry-After", str(retry_after))] if retry_after is not None else []
+            return _json(start_response, f"{status} Sandbox Fault", error, headers)
         body = _body(environ)
         problem, text = self._openai(body) if provider == "openai" else self._elevenlabs(body, voice or "")
         if problem:
             call["status"] = 400
-            return _json(start_response, "400 Bad Request", {"error": {"message": problem}})
+            if provider == "openai":
+                error = _openai_error(problem, "invalid_request_error", None)
+            else:
+                error = {"detail": {"status": "invalid_request", "message": problem}}
+            return _json(start_response, "400 Bad Request", error)
         call.update(status=200, chars=len(text), voice=body.get("voice") or voice)
         audio = speech_wav(text)
         start_response("200 OK", [("Content-Type", "audio/wav"), ("Content-Length", str(len(audio)))])
@@ -130,10 +163,13 @@ class TtsSandbox:
     def _openai(body: Any) -> tuple[str | None, str]:
         if not isinstance(body, dict):
             return "the body must be a JSON object", ""
+        unknown = sorted(set(body) - OPENAI_FIELDS)
+        if unknown:
+            return f"Unrecognized request argument supplied: {unknown[0]}", ""
         text = body.get("input")
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_CHARS:
             return f"input: a non-empty string of at most {MAX_CHARS} characters", ""
-        if body.get("model") not in ("tts-1", "tts-1-hd", "gpt-4o-mini-tts"):
+        if body.get("model") not in OPENAI_MODELS:
             return f"model: unknown model {body.get('model')!r}", ""
         if body.get("voice") not in OPENAI_VOICES:
             return f"voice: one of {', '.join(sorted(OPENAI_VOICES))}", ""
@@ -161,10 +197,24 @@ def _body(environ: Environ) -> Any:
         return None
 
 
-def _json(start_response: StartResponse, status: str, value: Any) -> list[bytes]:
+def _json(
+    start_response: StartResponse, status: str, value: Any, headers: list[tuple[str, str]] | None = None
+) -> list[bytes]:
     body = json.dumps(value).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    start_response(
+        status,
+        [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *(headers or [])],
+    )
     return [body]
+
+
+def _openai_error(message: str, kind: str, code: str | None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+
+
+def _masked(key: str) -> str:
+    """A key as OpenAI echoes it in a 401: its start and its last four characters (short ones whole)."""
+    return key if len(key) < 12 else f"{key[:3]}{'*' * (len(key) - 7)}{key[-4:]}"
 
 
 def create_app(**options: Any) -> TtsSandbox:
