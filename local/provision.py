@@ -24,6 +24,8 @@ def create_tables(settings: Settings) -> None:
         if name not in existing:
             dynamodb.create_table(**_create_table_request(name, schema))
             dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.2})
+        else:
+            _add_missing_indexes(dynamodb, name, schema)
         if schema["ttl_attribute"]:
             status = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
             if status.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
@@ -33,29 +35,53 @@ def create_tables(settings: Settings) -> None:
                 )
 
 
-def _create_table_request(name: str, schema: dict[str, Any]) -> dict[str, Any]:
-    def key_schema(hash_key: str, range_key: str | None) -> list[dict[str, str]]:
-        keys = [{"AttributeName": hash_key, "KeyType": "HASH"}]
-        if range_key:
-            keys.append({"AttributeName": range_key, "KeyType": "RANGE"})
-        return keys
+def _key_schema(hash_key: str, range_key: str | None) -> list[dict[str, str]]:
+    keys = [{"AttributeName": hash_key, "KeyType": "HASH"}]
+    if range_key:
+        keys.append({"AttributeName": range_key, "KeyType": "RANGE"})
+    return keys
 
+
+def _index_request(index: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "IndexName": index["name"],
+        "KeySchema": _key_schema(index["hash_key"], index["range_key"]),
+        "Projection": {"ProjectionType": index["projection"]},
+    }
+
+
+def _add_missing_indexes(dynamodb: Any, name: str, schema: dict[str, Any]) -> None:
+    """Indexes a model gained since the table was made (a kept local state), one per update as
+    DynamoDB allows. Items written before keep out of a new index until they are written again."""
+    table = dynamodb.describe_table(TableName=name)["Table"]
+    present = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
+    for index in schema["global_secondary_indexes"]:
+        if index["name"] in present:
+            continue
+        keys = {index["hash_key"], index["range_key"]} - {None}
+        dynamodb.update_table(
+            TableName=name,
+            AttributeDefinitions=[
+                {"AttributeName": attr, "AttributeType": schema["attribute_types"][attr]}
+                for attr in sorted(keys)
+            ],
+            GlobalSecondaryIndexUpdates=[{"Create": _index_request(index)}],
+        )
+        dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.2})
+
+
+def _create_table_request(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     request: dict[str, Any] = {
         "TableName": name,
         "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": [
             {"AttributeName": attr, "AttributeType": kind} for attr, kind in schema["attribute_types"].items()
         ],
-        "KeySchema": key_schema(schema["hash_key"], schema["range_key"]),
+        "KeySchema": _key_schema(schema["hash_key"], schema["range_key"]),
     }
     if schema["global_secondary_indexes"]:
         request["GlobalSecondaryIndexes"] = [
-            {
-                "IndexName": index["name"],
-                "KeySchema": key_schema(index["hash_key"], index["range_key"]),
-                "Projection": {"ProjectionType": index["projection"]},
-            }
-            for index in schema["global_secondary_indexes"]
+            _index_request(index) for index in schema["global_secondary_indexes"]
         ]
     return request
 

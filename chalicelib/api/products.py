@@ -314,7 +314,11 @@ class ProductQuery(PageQuery):
     shop_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = Field(
         default=None, description="one shop's products (implies source=shop)"
     )
-    status: Annotated[str, StringConstraints(pattern=r"^[A-Za-z_]{1,32}$")] | None = None
+    status: Literal["new", "video_created"] | None = Field(
+        default=None,
+        description="ClickTok's status of the product; a shop's products by their TikTok Shop status: "
+        "GET /shops/{shop_id}/products?status=",
+    )
     q: Label | None = Field(default=None, description="text in the title, brand or category")
 
     @model_validator(mode="after")
@@ -338,7 +342,10 @@ class CatalogueProduct(ApiModel):
     title: str
     brand: str | None
     category: str | None
-    status: str
+    status: str = Field(description="ClickTok's: new, then video_created once a video of it is ready")
+    shop_status: str | None = Field(
+        description="a shop product's status in TikTok Shop (ACTIVATE, SELLER_DEACTIVATED, …), from the sync"
+    )
     currency: str | None
     price: str | None
     price_minor: int | None
@@ -395,6 +402,7 @@ def _product(item: ProductItem, images: list[Any] | None = None) -> CataloguePro
         brand=item.brand,
         category=item.category,
         status=item.status,
+        shop_status=item.shop_status,
         currency=item.currency,
         price=item.price,
         price_minor=_int(item.price_minor),

@@ -215,7 +215,11 @@ def kpis(ctx: RequestContext, shop_id: str) -> Kpis:
 
 
 class ProductQuery(PageQuery):
-    status: Annotated[str, StringConstraints(pattern=r"^[A-Za-z_]{1,32}$")] | None = None
+    status: Annotated[str, StringConstraints(pattern=r"^[A-Za-z_]{1,32}$")] | None = Field(
+        default=None,
+        description="ClickTok's status (new, video_created) or, any other value, the status in TikTok Shop "
+        "(ACTIVATE, SELLER_DEACTIVATED, …)",
+    )
     q: Text | None = None
 
 
@@ -225,7 +229,8 @@ class Product(ApiModel):
     shop_id: str | None
     title: str
     brand: str | None
-    status: str
+    status: str = Field(description="ClickTok's: new, then video_created once a video of it is ready")
+    shop_status: str | None = Field(description="the product's status in TikTok Shop (ACTIVATE, …)")
     currency: str | None
     price: str | None
     stock: int | None
@@ -246,6 +251,7 @@ def _product(item: ProductItem) -> Product:
         title=item.title,
         brand=item.brand,
         status=item.status,
+        shop_status=item.shop_status,
         currency=item.currency,
         price=item.price,
         stock=int(item.stock) if item.stock is not None else None,

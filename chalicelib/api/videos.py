@@ -3,8 +3,8 @@
 ``POST /videos`` validates everything before anything is queued (the product is the tenant's, the
 template exists and allows the duration, ``params`` follow the renderer's schema), writes a
 ``queued`` job and sends one message to the render queue: 202. ``GET /videos/{id}`` tells
-``queued``, ``rendering`` (with ``percent``), ``ready`` (with presigned links, 15 minutes) or
-``failed`` (with ``reason_code`` and ``reason``).
+``queued``, ``rendering`` (with ``percent``), ``ready`` (with presigned links, 15 minutes, to the
+MP4, its thumbnail and its animated preview) or ``failed`` (with ``reason_code`` and ``reason``).
 """
 
 from __future__ import annotations
@@ -82,11 +82,17 @@ class Video(ApiModel):
     height: int | None
     bytes: int | None
     thumbnail_bytes: int | None
+    preview_bytes: int | None = Field(description="the animated preview's size")
     render_seconds: float | None
     render_key: str | None
     reused: bool | None = Field(description="an identical earlier render was reused")
     video_url: str | None = Field(description="presigned GET of the MP4 (15 minutes) once ready")
     thumbnail_url: str | None
+    preview_url: str | None = Field(
+        description="presigned GET (15 minutes) of the animated preview once ready: 3 muted seconds, "
+        "360x640 H.264 MP4, from the thumbnail's frame on; none for template previews and for renders "
+        "reused from before previews existed"
+    )
     urls_expire_at: datetime | None
     created_at: datetime
     started_at: datetime | None
@@ -127,11 +133,13 @@ def video_body(item: VideoJobItem, *, with_urls: bool = True) -> Video:
         height=int(item.height) if item.height is not None else None,
         bytes=int(item.bytes) if item.bytes is not None else None,
         thumbnail_bytes=int(item.thumbnail_bytes) if item.thumbnail_bytes is not None else None,
+        preview_bytes=int(item.preview_bytes) if item.preview_bytes is not None else None,
         render_seconds=float(item.render_seconds) if item.render_seconds is not None else None,
         render_key=item.render_key,
         reused=item.reused,
         video_url=urls["video"] if urls else None,
         thumbnail_url=urls["thumbnail"] if urls else None,
+        preview_url=urls.get("preview") if urls else None,
         urls_expire_at=datetime.now(UTC) + timedelta(seconds=videos.URL_SECONDS) if urls else None,
         created_at=item.created_at,
         started_at=item.started_at,
@@ -235,7 +243,7 @@ def list_videos(ctx: RequestContext) -> VideoPage:
     bp,
     "/videos/{video_id}",
     "GET",
-    summary="A video job: status, percent, reason, and presigned MP4 and thumbnail links once ready",
+    summary="A video job: status, percent, reason, and presigned MP4, thumbnail and preview links once ready",
     role=Role.VIEWER,
     response=Video,
     errors=(404,),

@@ -12,11 +12,14 @@ Each message is ``{"tenant_id", "video_id"}``. Per job:
    folder under ``/tmp`` (removed afterwards), the music track is chosen, and the content key
    (:func:`chalicelib.render.render_key`) is computed from the template, product fields, params,
    the sha256 of every input file, size, duration and captions.
-3. When ``videos/{key}.mp4`` and ``videos/{key}.jpg`` exist, they are reused: nothing is rendered.
+3. When ``videos/{key}.mp4`` and ``videos/{key}.jpg`` exist, they are reused: nothing is rendered
+   (with ``videos/{key}-preview.mp4``, the animated preview, when there is one: renders stored
+   before previews existed have none, and their jobs no ``preview_url``).
    Otherwise :func:`chalicelib.render.pipeline.render` renders them (``percent`` is written to the
-   job at most every ``PROGRESS_STEP`` percent) and they are uploaded with ``videos/{key}.json``.
-4. The job goes ``ready`` (bytes, size, render time, key); a video's product becomes
-   ``video_created``.
+   job at most every ``PROGRESS_STEP`` percent) and they are uploaded with ``videos/{key}.json`` and,
+   for videos (not template previews), the animated preview.
+4. The job goes ``ready`` (bytes, size, render time, key); a video's product's ClickTok ``status``
+   becomes ``video_created`` (a shop product keeps its TikTok Shop status in ``shop_status``).
 
 Failures: a permanent one (a broken image or template, no ready image, a product that is gone: the
 renderer's ``reason``) fails THAT job with ``reason_code``/``reason`` and returns normally, so SQS does
@@ -57,14 +60,13 @@ from chalicelib.render.keys import asset_digests, render_key
 from chalicelib.render.template import Template, TemplateError, parse_template
 from chalicelib.resources import QUEUES
 from chalicelib.runtime import ensure_ready
-from chalicelib.store.products import ProductItem
+from chalicelib.store.products import VIDEO_CREATED, ProductItem
 from chalicelib.store.videos import FAILED, QUEUED, READY, RENDERING, VideoJobItem, video_object_keys
 
 PROGRESS_STEP = 10.0
 IDEMPOTENCY_SECONDS = 24 * 3600
 MAX_IMAGES = 8  # the most a template's product_images layer shows
 MAX_RECEIVES = next(q.max_receive_count for q in QUEUES if q.key == "render")
-VIDEO_CREATED = "video_created"
 
 # A batch whose every record failed is reported like any other (``batchItemFailures``), not raised:
 # the event source retries exactly those records either way, and the log shows no false crash.
@@ -227,10 +229,11 @@ def _render_job(item: VideoJobItem, started: float) -> dict[str, Any]:
             work_dir=work,
         )
         metadata = {**result.metadata, "render_key": key}
-        _upload(key, result.video, result.thumbnail, metadata)
+        _upload(key, result, metadata)
         facts = {
             "bytes": result.video.stat().st_size,
             "thumbnail_bytes": result.thumbnail.stat().st_size,
+            "preview_bytes": result.preview.stat().st_size if result.preview else None,
             "width": metadata.get("width"),
             "height": metadata.get("height"),
         }
@@ -331,47 +334,58 @@ def _download_images(tenant_id: str, product: ProductItem, folder: Path) -> list
 
 
 def _stored_render(key: str) -> dict[str, Any] | None:
-    """Sizes of the stored render of ``key`` when both its MP4 and thumbnail exist."""
+    """Sizes of the stored render of ``key`` when both its MP4 and thumbnail exist (and of its
+    animated preview, None when it has none)."""
     s3 = client("s3")
     bucket = get_settings().bucket("media")
     keys = video_object_keys(key)
-    heads = {}
-    for name in ("video", "thumbnail"):
+    heads: dict[str, Any] = {}
+    for name in ("video", "thumbnail", "preview"):
         try:
             heads[name] = s3.head_object(Bucket=bucket, Key=keys[name])
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+                raise
+            if name != "preview":
                 return None
-            raise
+            heads[name] = None
     meta = heads["video"].get("Metadata") or {}
     return {
         "bytes": int(heads["video"]["ContentLength"]),
         "thumbnail_bytes": int(heads["thumbnail"]["ContentLength"]),
+        "preview_bytes": int(heads["preview"]["ContentLength"]) if heads["preview"] else None,
         "width": int(meta["width"]) if meta.get("width") else None,
         "height": int(meta["height"]) if meta.get("height") else None,
     }
 
 
-def _upload(key: str, video: Path, thumbnail: Path, metadata: dict[str, Any]) -> None:
+def _upload(key: str, result: pipeline.RenderResult, metadata: dict[str, Any]) -> None:
     s3 = client("s3")
     bucket = get_settings().bucket("media")
     keys = video_object_keys(key)
     immutable = "public, max-age=31536000, immutable"
     s3.upload_file(
-        str(thumbnail),
+        str(result.thumbnail),
         bucket,
         keys["thumbnail"],
         ExtraArgs={"ContentType": "image/jpeg", "CacheControl": immutable},
     )
+    if result.preview is not None:
+        s3.upload_file(
+            str(result.preview),
+            bucket,
+            keys["preview"],
+            ExtraArgs={"ContentType": "video/mp4", "CacheControl": immutable},
+        )
     s3.put_object(
         Bucket=bucket,
         Key=keys["metadata"],
         Body=json.dumps(metadata, indent=2).encode(),
         ContentType="application/json",
     )
-    # the MP4 last: a render is reused only once its video and thumbnail both exist
+    # the MP4 last: a render is reused once its MP4 and thumbnail exist, so all else is stored by then
     s3.upload_file(
-        str(video),
+        str(result.video),
         bucket,
         keys["video"],
         ExtraArgs={
@@ -438,6 +452,8 @@ def _finish_ready(
     for name in ("width", "height"):
         if facts.get(name):
             actions.append(getattr(VideoJobItem, name).set(int(facts[name])))
+    preview = VideoJobItem.preview_bytes
+    actions.append(preview.set(facts["preview_bytes"]) if facts.get("preview_bytes") else preview.remove())
     try:
         _update(item, *actions)
     except UpdateError as exc:

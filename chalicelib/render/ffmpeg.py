@@ -47,6 +47,15 @@ def video_encoder_args(*, keyframes_at: Sequence[float] = ()) -> list[str]:
     return args
 
 
+def clip_encoder_args(crf: str) -> list[str]:
+    """H.264 High, yuv420p for a clip cut from a finished video: its frame rate is the source's
+    (``-r`` would make ffmpeg's rate conversion add a frame after a seek)."""
+    return [
+        "-c:v", "libx264", "-preset", X264_PRESET, "-crf", crf, "-profile:v", "high",
+        "-pix_fmt", "yuv420p", "-threads", str(threads()),
+    ]  # fmt: skip
+
+
 AUDIO_ENCODER_ARGS = ["-c:a", "aac", "-b:a", "128k", "-ar", "44100", "-ac", "2"]
 
 

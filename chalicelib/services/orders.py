@@ -17,7 +17,7 @@ from chalicelib.domain.kpis import kpi_report, periods, totals
 from chalicelib.domain.money import from_minor
 from chalicelib.errors import BadRequest, NotFound
 from chalicelib.integrations.aws.clients import client
-from chalicelib.services.products import list_products
+from chalicelib.services.products import list_products, split_status
 from chalicelib.store.orders import OrderItem, shop_key
 from chalicelib.store.paging import Page, all_of, query_source_page
 from chalicelib.store.products import ProductItem
@@ -208,9 +208,18 @@ def list_shop_products(
     limit: int = 50,
     cursor: str | None = None,
 ) -> Page[ProductItem]:
-    """The shop's share of the tenant's catalogue (``source = "shop"``), by product id."""
+    """The shop's share of the tenant's catalogue (``source = "shop"``), by product id; ``status`` is
+    ClickTok's (``new``, ``video_created``) or TikTok Shop's (``ACTIVATE``, …): see ``split_status``."""
+    clicktok_status, shop_status = split_status(status)
     return list_products(
-        tenant_id, source="shop", shop_id=shop_id, status=status, q=q, limit=limit, cursor=cursor
+        tenant_id,
+        source="shop",
+        shop_id=shop_id,
+        status=clicktok_status,
+        shop_status=shop_status,
+        q=q,
+        limit=limit,
+        cursor=cursor,
     )
 
 

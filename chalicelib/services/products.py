@@ -2,12 +2,14 @@
 
 Ownership of fields:
 - ``manual`` (and ``affiliate``) products belong to ClickTok entirely: title, price, currency,
-  images, brand, category and affiliate link may change; the id is ``manual:{uuid}``, the status
-  ``new`` until a video is made.
+  images, brand, category and affiliate link may change; the id is ``manual:{uuid}``.
 - ``shop`` products belong to TikTok Shop: the sync rewrites title, price, currency, stock, SKUs,
-  images, brand, category and status from the shop. Only ClickTok's own fields may change on them
-  (``SHOP_EDITABLE``: the affiliate link); any other field is refused with 422 naming it. A shop
-  product cannot be deleted while its shop is connected (the next sync would bring it back): 409.
+  images, brand, category and ``shop_status`` (the listing status in TikTok Shop) from the shop.
+  Only ClickTok's own fields may change on them (``SHOP_EDITABLE``: the affiliate link); any other
+  field is refused with 422 naming it. A shop product cannot be deleted while its shop is connected
+  (the next sync would bring it back): 409.
+- ``status`` is ClickTok's own for every source: ``new``, then ``video_created`` once a video of the
+  product is ready (the renderer sets it; the sync never changes it).
 
 Image URLs are fetched into S3 before the product is written (``product_images``), so a request
 that fails writes no product; a broken URL is recorded as a failed image and never fails the
@@ -29,7 +31,7 @@ from chalicelib.domain.money import decimals, from_minor, to_minor
 from chalicelib.errors import Conflict, NotFound, Unprocessable
 from chalicelib.store.entities import tenant_partition
 from chalicelib.store.paging import Page, all_of, query_source_page
-from chalicelib.store.products import ProductItem, source_key
+from chalicelib.store.products import NEW, STATUSES, ProductItem, source_key
 from chalicelib.store.shops import ShopItem
 
 if TYPE_CHECKING:
@@ -134,7 +136,7 @@ def create_product(
         title=title,
         brand=brand,
         category=category,
-        status="new",
+        status=NEW,
         currency=currency,
         price=price_text,
         price_minor=minor,
@@ -169,18 +171,24 @@ def list_products(
     source: str | None = None,
     shop_id: str | None = None,
     status: str | None = None,
+    shop_status: str | None = None,
     q: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
 ) -> Page[ProductItem]:
-    """Products of every source by id; one source (or one shop's) through the ``by_source`` index."""
+    """Products of every source by id; one source (or one shop's) through the ``by_source`` index.
+
+    ``status`` filters ClickTok's lifecycle status, ``shop_status`` TikTok Shop's listing status.
+    """
     conditions: list[Any] = []
     if status:
-        conditions.append(ProductItem.status.is_in(*dict.fromkeys((status, status.upper(), status.lower()))))
+        conditions.append(ProductItem.status == status)
+    if shop_status:
+        conditions.append(ProductItem.shop_status == shop_status)
     if q:
         conditions.append(ProductItem.search_text.contains(q.strip().casefold()))
     filter_condition = all_of(conditions)
-    scope = ("products", tenant_id, source, shop_id, status, q)
+    scope = ("products", tenant_id, source, shop_id, status, shop_status, q)
     if shop_id is not None or source in ("manual", "affiliate"):
         hash_value = (
             source_key(tenant_id, "shop", shop_id) if shop_id else source_key(tenant_id, source or "")
@@ -206,6 +214,17 @@ def list_products(
         scope=scope,
         key_names=("tenant_id", "product_id"),
     )
+
+
+def split_status(value: str | None) -> tuple[str | None, str | None]:
+    """A status filter of shop products as ``(status, shop_status)``: ClickTok's statuses (``new``,
+    ``video_created``, any case) filter ``status``; anything else is TikTok's (``ACTIVATE``, …,
+    matched in upper case) and filters ``shop_status``."""
+    if not value:
+        return None, None
+    if value.lower() in STATUSES:
+        return value.lower(), None
+    return None, value.upper()
 
 
 def update_product(tenant_id: str, product_id: str, changes: Mapping[str, Any]) -> ProductView:
@@ -319,5 +338,6 @@ __all__ = [
     "price_in",
     "product_view",
     "refresh_images",
+    "split_status",
     "update_product",
 ]

@@ -69,6 +69,7 @@ from chalicelib.domain.money import to_minor
 from chalicelib.domain.order_contribution import OrderFacts
 from chalicelib.integrations.aws.clients import client as aws_client
 from chalicelib.integrations.tiktok_shop.errors import AuthError
+from chalicelib.store import products as products_store
 from chalicelib.store.entities import tenant_partition
 from chalicelib.store.order_writes import (
     FirstSyncInProgress,
@@ -735,7 +736,8 @@ def product_fields(tenant_id: str, shop_id: str, raw: Mapping[str, Any]) -> dict
         "title": title,
         "brand": brand,
         "category": chains[-1].get("local_name") if chains else None,
-        "status": str(raw.get("status") or ""),
+        "status": products_store.NEW,  # ClickTok's own: written only when the product has none
+        "shop_status": str(raw.get("status") or ""),
         "currency": currency or None,
         "price": cheapest[1] if cheapest else None,
         "price_minor": cheapest[0] if cheapest else None,
@@ -756,7 +758,8 @@ def upsert_shop_products(
     shop_cipher: str,
 ) -> WriteCounts:
     """Upsert newer versions of ``products`` (search summaries) into the catalogue; the detail
-    (images, brand, category) is fetched only for products that changed."""
+    (images, brand, category) is fetched only for products that changed. ClickTok's ``status`` is
+    set only on products that have none, so a resync never undoes ``video_created``."""
     if not products:
         return WriteCounts()
     stored = _stored_product_times(tenant_id, [f"shop:{p['id']}" for p in products])
@@ -784,7 +787,10 @@ def upsert_shop_products(
                 removes.append(f"#f{index}")
                 continue
             values[f":f{index}"] = _attr(name, value)
-            sets.append(f"#f{index} = :f{index}")
+            if name == "status":
+                sets.append(f"#f{index} = if_not_exists(#f{index}, :f{index})")
+            else:
+                sets.append(f"#f{index} = :f{index}")
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         try:
             dynamodb.update_item(

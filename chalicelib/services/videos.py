@@ -27,7 +27,7 @@ from chalicelib.integrations.aws.clients import client
 from chalicelib.observability import logger
 from chalicelib.services import templates
 from chalicelib.store.entities import tenant_partition
-from chalicelib.store.paging import Page, all_of, query_source_page
+from chalicelib.store.paging import Page, query_source_page
 from chalicelib.store.products import ProductItem
 from chalicelib.store.videos import FAILED, QUEUED, VideoJobItem, video_object_keys
 
@@ -82,9 +82,14 @@ def _new_item(
 ) -> VideoJobItem:
     video_id = f"vid_{time_ordered_id()}"
     pk, sk = VideoJobItem.key(tenant_id, video_id)
+    parent_pk, parent_sk = (
+        VideoJobItem.product_keys(tenant_id, product_id, video_id) if product_id else (None, None)
+    )
     return VideoJobItem(
         pk=pk,
         sk=sk,
+        parent_pk=parent_pk,
+        parent_sk=parent_sk,
         tenant_id=tenant_id,
         video_id=video_id,
         job_kind=kind,
@@ -222,21 +227,32 @@ def list_videos(
     limit: int = 50,
     cursor: str | None = None,
 ) -> Page[VideoJobItem]:
-    """The tenant's jobs, newest first, from its own partition (filters apply within it)."""
-    conditions = []
-    if status:
-        conditions.append(VideoJobItem.status == status)
+    """The tenant's jobs, newest first: one product's from the ``by_parent`` index, else the tenant's
+    partition; ``status`` filters within either."""
+    status_filter = VideoJobItem.status == status if status else None
+    scope = ("videos", tenant_id, status, product_id)
     if product_id:
-        conditions.append(VideoJobItem.product_id == product_id)
+        parent_pk, prefix = VideoJobItem.product_keys(tenant_id, product_id)
+        return query_source_page(
+            VideoJobItem.by_parent,
+            parent_pk,
+            VideoJobItem.parent_sk.startswith(prefix),
+            filter_condition=status_filter,
+            newest_first=True,
+            limit=limit,
+            cursor=cursor,
+            scope=(*scope, "by_parent"),
+            key_names=("pk", "sk", "parent_pk", "parent_sk"),
+        )
     return query_source_page(
         VideoJobItem,
         tenant_partition(tenant_id),
         VideoJobItem.sk.startswith(VideoJobItem.SORT_PREFIX),
-        filter_condition=all_of(conditions),
+        filter_condition=status_filter,
         newest_first=True,
         limit=limit,
         cursor=cursor,
-        scope=("videos", tenant_id, status, product_id),
+        scope=scope,
         key_names=("pk", "sk"),
     )
 
@@ -254,28 +270,30 @@ def delete_video(tenant_id: str, video_id: str) -> VideoJobItem:
 
 
 def download_urls(item: VideoJobItem, *, expires_in: int = URL_SECONDS) -> dict[str, str] | None:
-    """Presigned GETs (15 minutes) of a ready job's MP4 and thumbnail, or None."""
+    """Presigned GETs (15 minutes) of a ready job's MP4, thumbnail and, when it has one, animated
+    preview (``preview``: template previews and renders stored before previews existed have none);
+    None until the job is ready."""
     if item.status != "ready" or not item.render_key:
         return None
     s3 = client("s3")
     bucket = get_settings().bucket("media")
     keys = video_object_keys(item.render_key)
-    return {
-        "video": str(
+
+    def url(name: str, **params: str) -> str:
+        return str(
             s3.generate_presigned_url(
-                "get_object",
-                Params={
-                    "Bucket": bucket,
-                    "Key": keys["video"],
-                    "ResponseContentType": "video/mp4",
-                    "ResponseContentDisposition": f'inline; filename="{item.video_id}.mp4"',
-                },
-                ExpiresIn=expires_in,
+                "get_object", Params={"Bucket": bucket, "Key": keys[name], **params}, ExpiresIn=expires_in
             )
+        )
+
+    urls = {
+        "video": url(
+            "video",
+            ResponseContentType="video/mp4",
+            ResponseContentDisposition=f'inline; filename="{item.video_id}.mp4"',
         ),
-        "thumbnail": str(
-            s3.generate_presigned_url(
-                "get_object", Params={"Bucket": bucket, "Key": keys["thumbnail"]}, ExpiresIn=expires_in
-            )
-        ),
+        "thumbnail": url("thumbnail"),
     }
+    if item.preview_bytes:
+        urls["preview"] = url("preview")
+    return urls

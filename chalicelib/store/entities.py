@@ -6,9 +6,17 @@ Keys:
 - email claim pk ``TENANT#{tenant_id}``  sk ``EMAIL#{email}``       (one user per email per tenant)
 - api key     pk ``KEY#{sha256 of key}`` sk ``#KEY``                (one GetItem per request)
 - rate window pk ``RATE#{key hash}``     sk ``{minute}``            (expires by TTL)
+
+Index ``by_parent`` (``parent_pk``, ``parent_sk``) is shared by every kind that lists under a parent
+thing: ``parent_pk`` = ``TENANT#{tenant_id}#{PARENT KIND}#{parent id}`` (:func:`parent_partition`)
+and ``parent_sk`` = the item's own sort key (``{KIND}#{time-ordered id}``), so one query lists one
+parent's items of one kind, oldest or newest first. It is sparse: only items that set ``parent_pk``
+are in it. Users so far: video jobs under their product (``store/videos.py``).
 """
 
 from __future__ import annotations
+
+from typing import TypeVar
 
 from pynamodb.attributes import (
     DiscriminatorAttribute,
@@ -17,13 +25,20 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 PLATFORM_PARTITION = "PLATFORM"
+_M = TypeVar("_M", bound=Model)
 
 
 def tenant_partition(tenant_id: str) -> str:
     return f"TENANT#{tenant_id}"
+
+
+def parent_partition(tenant_id: str, parent_kind: str, parent_id: str) -> str:
+    """``by_parent``'s partition of one parent thing of a tenant, e.g. ``TENANT#t1#PRODUCT#manual:…``."""
+    return f"{tenant_partition(tenant_id)}#{parent_kind}#{parent_id}"
 
 
 def member_partition(tenant_id: str | None) -> str:
@@ -39,6 +54,17 @@ class EntityItem(Model):
     sk = UnicodeAttribute(range_key=True)
     kind = DiscriminatorAttribute()
     expires_at = TTLAttribute(null=True)
+
+
+class ByParent(GlobalSecondaryIndex[_M]):
+    """The ``by_parent`` index; a kind declares ``parent_pk``, ``parent_sk``, ``by_parent = ByParent()``."""
+
+    class Meta:
+        index_name = "by_parent"
+        projection = AllProjection()
+
+    parent_pk = UnicodeAttribute(hash_key=True)
+    parent_sk = UnicodeAttribute(range_key=True)
 
 
 class TenantItem(EntityItem, discriminator="tenant"):

@@ -3,6 +3,11 @@
 Key: ``tenant_id`` and ``product_id`` (``{source}:{id}``, e.g. ``shop:1729…``). Index ``by_source``
 (``source_key`` = ``{tenant_id}#{source}#{shop_id or ''}``, ``product_id``) lists one shop's share
 or one source's.
+
+``status`` is ClickTok's lifecycle of a product, whatever its source: ``new`` until a video of it is
+ready, then ``video_created``. A shop product's listing status in TikTok Shop (``ACTIVATE``,
+``SELLER_DEACTIVATED``, …) is ``shop_status``, which the products sync rewrites; the sync writes
+``status`` only when a product has none.
 """
 
 from __future__ import annotations
@@ -16,6 +21,9 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
+
+NEW, VIDEO_CREATED = "new", "video_created"
+STATUSES = (NEW, VIDEO_CREATED)
 
 
 def source_key(tenant_id: str, source: str, shop_id: str | None = None) -> str:
@@ -44,8 +52,10 @@ class ProductItem(Model):
     title = UnicodeAttribute()
     brand = UnicodeAttribute(null=True)
     category = UnicodeAttribute(null=True)
-    # shop product status (ACTIVATE, …) or ClickTok's own lifecycle for other sources
+    # ClickTok's lifecycle (STATUSES), for every source
     status = UnicodeAttribute()
+    # a shop product's status in TikTok Shop (ACTIVATE, …), written by the sync only
+    shop_status = UnicodeAttribute(null=True)
     currency = UnicodeAttribute(null=True)
     price = UnicodeAttribute(null=True)
     price_minor = NumberAttribute(null=True)

@@ -29,7 +29,8 @@ def _shop_product(tenant_id: str, shop_id: str, product_id: str, *, shop_status:
         shop_id=shop_id,
         external_id=product_id,
         title="Synced Earbuds",
-        status="ACTIVATE",
+        status="new",
+        shop_status="ACTIVATE",
         currency="USD",
         price="49.00",
         price_minor=4900,
@@ -55,7 +56,7 @@ def test_create_get_update_delete_a_manual_product(api, team, images, new_produc
         affiliate_link="https://shop.example.com/p/1?ref=ct",
     )
     assert created["product_id"].startswith("manual:")
-    assert created["source"] == "manual" and created["status"] == "new"
+    assert created["source"] == "manual" and created["status"] == "new" and created["shop_status"] is None
     assert created["title"] == "Glow Serum"
     assert (created["price"], created["price_minor"], created["currency"]) == ("19.90", 1990, "USD")
     assert [image["status"] for image in created["images"]] == ["ready"]
@@ -258,8 +259,18 @@ def test_listing_pages_and_filters_by_source_status_and_text(api, team, images, 
     assert [p["product_id"] for p in shop] == ["shop:1729001", "shop:1729002"]
     one_shop = api.get("/products?shop_id=7002", key=team.viewer).body["items"]
     assert [p["product_id"] for p in one_shop] == ["shop:1729002"]
-    assert len(api.get("/products?status=activate", key=team.viewer).body["items"]) == 2
+    # status is ClickTok's for every source; a shop's products filter by TikTok's on the shop's route
     assert len(api.get("/products?status=new&source=manual", key=team.viewer).body["items"]) == 7
+    assert len(api.get("/products?status=new&limit=50", key=team.viewer).body["items"]) == 9
+    assert api.get("/products?status=video_created", key=team.viewer).body["items"] == []
+    tiktok = api.get("/products?status=ACTIVATE", key=team.viewer)
+    assert tiktok.status == 422 and tiktok.body["error"]["details"][0]["field"] == "status"
+    for status, count in (("ACTIVATE", 1), ("activate", 1), ("SELLER_DEACTIVATED", 0), ("new", 1)):
+        listed = api.get(f"/shops/7001/products?status={status}", key=team.viewer).body["items"]
+        assert [p["product_id"] for p in listed] == ["shop:1729001"] * count, status
+    assert api.get("/shops/7001/products?status=video_created", key=team.viewer).body["items"] == []
+    [synced] = api.get("/shops/7001/products", key=team.viewer).body["items"]
+    assert (synced["status"], synced["shop_status"]) == ("new", "ACTIVATE")
     nova = [p for page in api.pages("/products?q=nova&limit=2", key=team.viewer) for p in page["items"]]
     assert len(nova) == 3 and all(p["brand"] == "Nova" for p in nova)
 

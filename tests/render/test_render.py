@@ -143,3 +143,35 @@ def test_background_video_loops_under_the_layers(product, tmp_path):
             load_builtin("flash_sale"), product, {}, 2.0, tmp_path, size="720x1280",
             background_video=tmp_path / "nope.mp4", preview=True,
         )  # fmt: skip
+
+
+def test_a_full_render_has_an_animated_preview_cut_from_the_video(product, music_track, tmp_path):
+    from chalicelib.render.pipeline import clip_window, thumbnail_time
+
+    template = load_builtin("modern")
+    assert clip_window(thumbnail_time(template, 15.0), 15.0) == (2.5, 3.0)  # from the thumbnail on
+    # 4 seconds: the clip starts early enough to last 3 (and a keyframe is forced there too)
+    result = render(
+        template, product, {}, 4.0, tmp_path / "out", size="720x1280", caption_lines=CAPTIONS,
+        music=music_track, preview=True, animated_preview=True,
+    )  # fmt: skip
+    assert result.preview == tmp_path / "out" / "preview.mp4" and result.preview.is_file()
+    info = probe(result.preview)
+    assert (info.video_codec, info.profile, info.pix_fmt) == ("h264", "High", "yuv420p")
+    assert (info.width, info.height, info.fps) == (360, 640, 30)
+    assert info.audio_codec is None and info.faststart, info
+    assert abs(info.duration - 3.0) < 0.05 and count_frames(result.preview)[0] == 90
+    meta = result.metadata
+    assert (meta["preview_at"], meta["preview_duration"], meta["preview_size"]) == (1.0, 3.0, "360x640")
+    assert meta["preview_bytes"] == result.preview.stat().st_size and 0 < meta["preview_seconds"] < 10
+    # its first frame is the video's frame at preview_at, scaled down
+    first = decode_frame(result.preview, 0, 360, 640).astype(np.float32)
+    source = Image.fromarray(decode_frame(result.video, 30, 720, 1280)).resize((360, 640), Image.BOX)
+    other = Image.fromarray(decode_frame(result.video, 110, 720, 1280)).resize((360, 640), Image.BOX)
+    same_error = np.abs(first - np.asarray(source, dtype=np.float32)).mean()
+    assert same_error < 4.0 and np.abs(first - np.asarray(other, dtype=np.float32)).mean() > 2 * same_error
+
+    # template previews (preview=True) have none unless asked
+    plain = render(template, product, {}, 2.0, tmp_path / "plain", size="720x1280", preview=True)
+    assert plain.preview is None and "preview_bytes" not in plain.metadata
+    assert not (tmp_path / "plain" / "preview.mp4").exists()

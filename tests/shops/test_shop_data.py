@@ -2,6 +2,7 @@
 
 import csv
 import io
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -117,7 +118,7 @@ def test_a_cancelled_order_leaves_gmv_after_the_next_sync(api, synced, shop_sand
     assert statuses == {o["id"]: o["status"] for o in after_truth}
 
 
-def test_synced_products_join_the_catalogue(api, synced, shop_sandbox):
+def test_synced_products_join_the_catalogue(api, synced, shop_sandbox, run_jobs):
     tenant, shop, _ = synced
     products = api.pages(f"/shops/{shop['shop_id']}/products?limit=100", tenant.owner_key)
     listed = [p for page in products for p in page["items"]]
@@ -126,6 +127,31 @@ def test_synced_products_join_the_catalogue(api, synced, shop_sandbox):
     assert all(p["skus"] and p["price"] for p in listed)
     if truth is not None:
         assert len(listed) == len(truth)
+    raw = shop_sandbox.app.shops[shop["shop_id"]].products
+    assert {p["product_id"]: (p["status"], p["shop_status"]) for p in listed} == {
+        f"shop:{pid}": ("new", product["status"]) for pid, product in raw.items()
+    }
+    base = f"/shops/{shop['shop_id']}/products?limit=100"
+    active = api.get(f"{base}&status=ACTIVATE", key=tenant.owner_key).body["items"]
+    assert {p["product_id"] for p in active} == {
+        f"shop:{i}" for i, p in raw.items() if p["status"] == "ACTIVATE"
+    }
+
+    # a ready video makes it video_created, and the next products sync of a change keeps that
+    from chalicelib.jobs.render import _mark_product
+
+    pid = sorted(raw)[0]
+    _mark_product(tenant.tenant_id, f"shop:{pid}")
+    raw[pid] = {**raw[pid], "status": "SELLER_DEACTIVATED", "update_time": int(time.time())}
+    synced_again = api.post(
+        f"/shops/{shop['shop_id']}/sync", key=tenant.owner_key, json_body={"streams": ["products"]}
+    )
+    assert synced_again.status == 202, synced_again.body
+    run_jobs()
+    got = api.get(f"/products/shop:{pid}", key=tenant.owner_key).body
+    assert (got["status"], got["shop_status"]) == ("video_created", "SELLER_DEACTIVATED")
+    made = api.get(f"{base}&status=video_created", key=tenant.owner_key).body["items"]
+    assert [(p["product_id"], p["shop_status"]) for p in made] == [(f"shop:{pid}", "SELLER_DEACTIVATED")]
 
 
 def test_an_export_builds_a_csv_of_the_range(api, synced, cloud):

@@ -102,11 +102,31 @@ def test_products_join_the_catalogue(shop: Shop) -> None:
         assert product.brand == raw["brand"]["name"] and product.image_urls
         assert product.stock == sum(i["quantity"] for s in raw["skus"] for i in s["inventory"])
         assert product.price_minor == min(to_minor(s["price"]["sale_price"], "USD") for s in raw["skus"])
+        # ClickTok's status, and TikTok's listing status beside it
+        assert (product.status, product.shop_status) == ("new", raw["status"])
     active = orders_service.list_shop_products(shop.tenant_id, shop.shop_id, status="ACTIVATE", limit=100)
     assert {p.external_id for p in active.items} == {i for i, p in truth.items() if p["status"] == "ACTIVATE"}
     shop.sandbox.clear_calls()
     assert shop.sync("products").stats["products_written"] == 0
     assert len(shop.sandbox.calls()) == 1
+
+    # a product with a ready video is video_created; a later sync of its change keeps that
+    from chalicelib.jobs.render import _mark_product
+    from chalicelib.store.products import ProductItem
+
+    external_id = sorted(truth)[0]
+    _mark_product(shop.tenant_id, f"shop:{external_id}")
+    shop.clock.tick(10)
+    changed = {**truth[external_id], "status": "SELLER_DEACTIVATED", "update_time": int(shop.clock())}
+    changed["title"] = "Renamed in TikTok Shop"
+    shop.sandbox.shops[shop.shop_id].products[external_id] = changed
+    shop.clock.tick(10)
+    assert shop.sync("products").stats["products_written"] == 1
+    product = ProductItem.get(shop.tenant_id, f"shop:{external_id}")
+    assert (product.status, product.shop_status) == ("video_created", "SELLER_DEACTIVATED")
+    assert product.title == "Renamed in TikTok Shop"
+    made = orders_service.list_shop_products(shop.tenant_id, shop.shop_id, status="video_created", limit=100)
+    assert [p.external_id for p in made.items] == [external_id]
 
 
 def test_export_streams_a_csv_through_multipart(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:

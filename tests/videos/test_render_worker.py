@@ -43,7 +43,13 @@ def test_a_video_renders_once_and_identical_inputs_reuse_it(
     assert got["reused"] is False and len(got["render_key"]) == 64
     assert "Signature=" in got["video_url"] and "Signature=" in got["thumbnail_url"]
     key = got["render_key"]
-    assert s3_keys(cloud, "videos/") == [f"videos/{key}.jpg", f"videos/{key}.json", f"videos/{key}.mp4"]
+    assert f"videos/{key}-preview.mp4" in got["preview_url"] and "Signature=" in got["preview_url"]
+    assert s3_keys(cloud, "videos/") == [
+        f"videos/{key}-preview.mp4",
+        f"videos/{key}.jpg",
+        f"videos/{key}.json",
+        f"videos/{key}.mp4",
+    ]
     from chalicelib.integrations.aws.clients import client
 
     s3 = client("s3")
@@ -53,6 +59,20 @@ def test_a_video_renders_once_and_identical_inputs_reuse_it(
     assert "h264" in probe and "720x1280" in probe and "aac" in probe, probe
     thumb = s3.get_object(Bucket=cloud.bucket("media"), Key=f"videos/{key}.jpg")["Body"].read()
     assert thumb[:3] == b"\xff\xd8\xff"
+    clip = s3.get_object(Bucket=cloud.bucket("media"), Key=f"videos/{key}-preview.mp4")
+    assert clip["ContentType"] == "video/mp4" and clip["ContentLength"] == got["preview_bytes"]
+    (tmp_path / "preview.mp4").write_bytes(clip["Body"].read())
+    from chalicelib.render.ffmpeg import probe as probe_file
+
+    info = probe_file(tmp_path / "preview.mp4")
+    assert (info.video_codec, info.width, info.height, info.audio_codec) == ("h264", 360, 640, None)
+    assert abs(info.duration - 3.0) < 0.05 and info.faststart
+    metadata = json.loads(
+        s3.get_object(Bucket=cloud.bucket("media"), Key=f"videos/{key}.json")["Body"].read()
+    )
+    assert metadata["preview_bytes"] == got["preview_bytes"] and metadata["preview_seconds"] > 0
+    listed = api.get(f"/videos?product_id={pid}", key=team.viewer).body["items"]
+    assert [v["video_id"] for v in listed] == [video_id] and listed[0]["preview_url"]
     assert api.get(f"/products/{pid}", key=team.viewer).body["status"] == "video_created"
     assert spy.count == 1 and spy.calls[0]["size"] == "720x1280"
 
@@ -71,6 +91,14 @@ def test_a_video_renders_once_and_identical_inputs_reuse_it(
     second = api.get(f"/videos/{again}", key=team.viewer).body
     assert second["status"] == "ready" and second["reused"] is True and second["render_key"] == key
     assert second["bytes"] == got["bytes"] and spy.count == 1
+    assert second["preview_bytes"] == got["preview_bytes"] and second["preview_url"]
+    # a render stored before previews existed is reused as it is, without a preview link
+    s3.delete_object(Bucket=cloud.bucket("media"), Key=f"videos/{key}-preview.mp4")
+    older = api.post("/videos", key=team.editor, json_body=body).body["video_id"]
+    render_queue.deliver()
+    third = api.get(f"/videos/{older}", key=team.viewer).body
+    assert third["status"] == "ready" and third["reused"] is True and spy.count == 1
+    assert third["preview_url"] is None and third["preview_bytes"] is None and third["video_url"]
     # other inputs give another key
     api.post("/videos", key=team.editor, json_body={**body, "params": {"headline": "New!"}})
     render_queue.deliver()
@@ -109,6 +137,7 @@ def test_a_broken_image_fails_that_job_and_the_rest_of_the_batch_renders(
     assert render_queue.deliver(messages) == {"batchItemFailures": []}
     jobs = {name: api.get(f"/videos/{vid}", key=team.viewer).body for name, vid in ids.items()}
     assert jobs["good"]["status"] == "ready" and jobs["good"]["kind"] == "preview"
+    assert jobs["good"]["video_url"] and jobs["good"]["preview_url"] is None  # a template preview has none
     assert (jobs["good"]["width"], jobs["good"]["height"], jobs["good"]["duration"]) == (720, 1280, 3)
     assert jobs["broken"]["status"] == "failed" and jobs["broken"]["reason_code"] == "bad_asset"
     assert "product image 1" in jobs["broken"]["reason"], jobs["broken"]
@@ -183,3 +212,66 @@ def test_voiceover_without_tts_renders_without_voice_and_says_so(api, team, prod
     render_queue.deliver()
     job = api.get(f"/videos/{video_id}", key=team.viewer).body
     assert job["status"] == "ready" and any("voiceover skipped" in note for note in job["notes"])
+
+
+class _FakeShop:
+    """What ``upsert_shop_products`` asks of the TikTok Shop client: a product's detail."""
+
+    def __init__(self) -> None:
+        self.products: dict[str, dict[str, Any]] = {}
+
+    def get_product(self, shop_cipher: str, product_id: str) -> dict[str, Any]:
+        return self.products[product_id]
+
+    def sync(self, tenant_id: str, raw: dict[str, Any]) -> int:
+        from chalicelib.services.shop_sync import upsert_shop_products
+
+        self.products[raw["id"]] = raw
+        summary = {k: raw[k] for k in ("id", "title", "status", "update_time")}
+        client: Any = self  # the one method of the ShopApi protocol that the upsert calls
+        return upsert_shop_products(tenant_id, "7001", [summary], client, shop_cipher="cipher").written
+
+
+def test_a_shop_products_ready_video_makes_it_video_created_and_a_resync_keeps_that(
+    api, team, images, render_queue
+):
+    shop = _FakeShop()
+    raw = {
+        "id": "1729001",
+        "title": "Synced Serum",
+        "status": "ACTIVATE",
+        "update_time": 1_700_000_000,
+        "skus": [
+            {
+                "id": "s1",
+                "seller_sku": "SER-1",
+                "price": {"currency": "USD", "sale_price": "19.00"},
+                "inventory": [{"quantity": 5}],
+            }
+        ],
+        "main_images": [{"urls": [images.url("/images/synced-serum.jpg?w=400&h=500")]}],
+    }
+    assert shop.sync(team.tenant_id, raw) == 1
+    pid = "shop:1729001"
+    assert api.post(f"/products/{pid}/images/refresh", key=team.editor).status == 200
+    synced = api.get(f"/products/{pid}", key=team.viewer).body
+    assert (synced["source"], synced["status"], synced["shop_status"]) == ("shop", "new", "ACTIVATE")
+
+    body = {"product_id": pid, "template_id": "minimal", "duration": 6, "music": "none"}
+    video_id = api.post("/videos", key=team.editor, json_body=body).body["video_id"]
+    render_queue.deliver()
+    assert api.get(f"/videos/{video_id}", key=team.viewer).body["status"] == "ready"
+    made = api.get(f"/products/{pid}", key=team.viewer).body
+    assert (made["status"], made["shop_status"]) == ("video_created", "ACTIVATE")
+
+    # the shop changes the product: the sync rewrites what TikTok owns and keeps ClickTok's status
+    changed = {**raw, "title": "Synced Serum 2", "status": "SELLER_DEACTIVATED", "update_time": 1_700_000_100}
+    assert shop.sync(team.tenant_id, changed) == 1
+    after = api.get(f"/products/{pid}", key=team.viewer).body
+    assert (after["title"], after["status"], after["shop_status"]) == (
+        "Synced Serum 2",
+        "video_created",
+        "SELLER_DEACTIVATED",
+    )
+    listed = api.get("/products?status=video_created", key=team.viewer).body["items"]
+    assert [p["product_id"] for p in listed] == [pid]
