@@ -10,8 +10,8 @@ From one run, one JSON line:
 - ``peak_mb``: peak RSS of the render, this process plus its largest ffmpeg child
   (``getrusage`` self + children, measured before the floor and baseline run).
 - ``thumbnail_seconds``: extracting the thumbnail frame from the finished MP4.
-- ``preview_seconds``: cutting the animated preview (3 muted seconds, 360x640 H.264) from the
-  finished MP4; ``render()`` makes one too (included in ``seconds``).
+- ``preview_bytes``: the animated preview (3 muted seconds, 360x640 H.264) that ``render()`` makes
+  as a second output of its encode (its cost is inside ``seconds``).
 
 Render and floor run ``--repeat`` times, alternating, and the best of each is reported (``runs``
 has them all): on a shared 2-core machine a neighbour's burst otherwise decides the ratio.
@@ -66,7 +66,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from chalicelib.render import music
-    from chalicelib.render.pipeline import extract_preview, extract_thumbnail, render
+    from chalicelib.render.pipeline import extract_thumbnail, render
     from chalicelib.render.samples import sample_product
     from chalicelib.render.template import DEFAULT_TEMPLATE, load_builtin
 
@@ -77,7 +77,7 @@ def main() -> None:
         template = load_builtin(DEFAULT_TEMPLATE)
         captions = ["Crystal clear sound", "Forty hours of battery", "Free shipping today"]
 
-        renders, floors, thumbs, previews = [], [], [], []
+        renders, floors, thumbs = [], [], []
         for i in range(args.repeat):
             # Render and floor alternate, so a busy neighbour on a shared machine slows both alike.
             started = time.perf_counter()
@@ -90,13 +90,8 @@ def main() -> None:
             thumb_started = time.perf_counter()
             extract_thumbnail(result.video, work / "thumb.jpg", result.metadata["thumbnail_at"])
             thumbs.append(time.perf_counter() - thumb_started)
-            preview_started = time.perf_counter()
-            meta = result.metadata
-            extract_preview(result.video, work / "preview.mp4", meta["preview_at"], meta["preview_duration"])
-            previews.append(time.perf_counter() - preview_started)
             floors.append(floor(result.video, work, args.duration))
         seconds, floor_seconds, thumbnail_seconds = min(renders), min(floors), min(thumbs)
-        preview_seconds = min(previews)
         baseline_seconds = None
         if not args.no_baseline:
             from benchmarks.render_baseline import render_baseline
@@ -115,14 +110,12 @@ def main() -> None:
         "peak_self_mb": round(own, 1),
         "peak_ffmpeg_mb": round(children, 1),
         "thumbnail_seconds": round(thumbnail_seconds, 3),
-        "preview_seconds": round(preview_seconds, 3),
         "preview_bytes": result.metadata["preview_bytes"],
         "vs_floor": round(seconds / floor_seconds, 2),
         "speedup_vs_baseline": round(baseline_seconds / seconds, 1) if baseline_seconds else None,
         "runs": {
             "seconds": [round(v, 2) for v in renders],
             "floor_seconds": [round(v, 2) for v in floors],
-            "preview_seconds": [round(v, 3) for v in previews],
         },
         "prepare_seconds": result.metadata["timings"]["prepare"],
         "encode_seconds": result.metadata["timings"]["encode"],
@@ -131,7 +124,6 @@ def main() -> None:
             "speedup_vs_baseline": 5,
             "peak_mb": 1024,
             "thumbnail_seconds": 0.5,
-            "preview_seconds": 0.5,
         },
     }
     print(json.dumps(figures))

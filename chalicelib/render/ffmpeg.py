@@ -36,6 +36,13 @@ def threads() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+def filter_threads() -> int:
+    """Threads for the composing filter graph: half the cores, as the encoder runs beside it
+    with all of them (on 2 cores a second filter thread only fights x264: measured 0.5 s slower
+    on the default template's 15 s)."""
+    return max(1, threads() // 2)
+
+
 def video_encoder_args(*, keyframes_at: Sequence[float] = ()) -> list[str]:
     """H.264 High, yuv420p, 30 fps, the production preset, threads = cores."""
     args = [

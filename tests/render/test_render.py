@@ -163,7 +163,7 @@ def test_a_full_render_has_an_animated_preview_cut_from_the_video(product, music
     assert abs(info.duration - 3.0) < 0.05 and count_frames(result.preview)[0] == 90
     meta = result.metadata
     assert (meta["preview_at"], meta["preview_duration"], meta["preview_size"]) == (1.0, 3.0, "360x640")
-    assert meta["preview_bytes"] == result.preview.stat().st_size and 0 < meta["preview_seconds"] < 10
+    assert meta["preview_bytes"] == result.preview.stat().st_size
     # its first frame is the video's frame at preview_at, scaled down
     first = decode_frame(result.preview, 0, 360, 640).astype(np.float32)
     source = Image.fromarray(decode_frame(result.video, 30, 720, 1280)).resize((360, 640), Image.BOX)
