@@ -367,12 +367,8 @@ def run_stream(
                 window, page.next_token, closing_pass=stream == "orders" and (full or first_sync), now=now
             )
             ahead: Future[_Page] | None = None
-            if following is not None and following.page_token:
-                ahead = (
-                    ahead_pool.submit(fetch, client, shop_cipher, following)
-                    if ahead_pool is not None
-                    else _done(partial(fetch, client, shop_cipher, following))
-                )
+            if ahead_pool is not None and following is not None and following.page_token:
+                ahead = ahead_pool.submit(fetch, client, shop_cipher, following)
 
             if fast and window.phase == "main":
                 counts, held = _write_fast_page(tenant_id, shop_id, page, intent, ledger)
@@ -459,26 +455,6 @@ def run_stream(
 
 
 _Saved = tuple[dict[str, Any], tuple[str, ...]]
-
-
-class _Lazy(Future):  # type: ignore[type-arg]
-    """A page fetched on demand, in the caller's thread, with the interface of a prefetched one."""
-
-    def __init__(self, fetch: Callable[[], _Page]) -> None:
-        super().__init__()
-        self._fetch = fetch
-
-    def result(self, timeout: float | None = None) -> _Page:
-        if not self.done():
-            try:
-                self.set_result(self._fetch())
-            except Exception as exc:
-                self.set_exception(exc)
-        return super().result(timeout)
-
-
-def _done(fetch: Callable[[], _Page]) -> Future[_Page]:
-    return _Lazy(fetch)
 
 
 def _following(
