@@ -334,11 +334,10 @@ def run_stream(
         (_fetch_orders, _write_orders) if stream == "orders" else (_fetch_products, _write_products)
     )
     resuming = claimed.get("window_end") is not None
-    # a shop's very first pass over its orders writes them without conditions (see the module doc)
-    fast = stream == "orders" and (
-        claimed.get("fast_pass") == run_id
-        or (first_sync and not resuming and not claimed.get("fast_pass_used"))
-    )
+    # a shop's very first pass over its orders writes them without conditions (see the module doc);
+    # a redelivery of that run goes on with it, but writes its first page with conditions
+    starting_fast = stream == "orders" and first_sync and not resuming and not claimed.get("fast_pass_used")
+    fast = starting_fast or (stream == "orders" and claimed.get("fast_pass") == run_id)
     intent: _Intent | None = None
     # the orders stream fetches its next page while it writes this one (one call at a time)
     ahead_pool = ThreadPoolExecutor(max_workers=1) if stream == "orders" else None
@@ -358,7 +357,7 @@ def run_stream(
             # update_time_lt is exclusive: + 1 takes in what changed in this very second
             window = _Window("main", start, int(now()) + 1)
         page = fetch(client, shop_cipher, window)
-        if fast and not resuming and window.phase == "main":
+        if starting_fast:
             intent = _Intent.of(run_id, ledger.version, page, window)
             ledger.update({"fast_pass": run_id, "fast_pass_used": True, "intent": intent.record()})
         while True:

@@ -194,20 +194,22 @@ def test_crash_between_the_transactions_of_a_page_counts_its_first_half_once(
     assert not any(name.startswith("pending_") for name in raw_stream_item(shop))
 
 
+@pytest.mark.parametrize("page", [1, 2])
 @pytest.mark.parametrize("death", [RuntimeError, SystemExit], ids=["failed", "killed"])
 def test_first_sync_crash_after_unconditional_writes_counts_them_once(
-    shop: Shop, monkeypatch: pytest.MonkeyPatch, death: type[BaseException]
+    shop: Shop, monkeypatch: pytest.MonkeyPatch, death: type[BaseException], page: int
 ) -> None:
-    """Page 2's settled orders are stored without their deltas when the worker dies; before the
-    run resumes, many orders change, so page 2 comes back different from what was stored."""
+    """A page's settled orders are stored without their deltas when the worker dies (on page 1:
+    before any checkpoint); before the run resumes, many orders change, so the page comes back
+    different from what was stored."""
     real = shop_sync.put_settled
     calls = {"n": 0}
 
     def dies(*args):
         calls["n"] += 1
         held = real(*args)
-        if calls["n"] == 2:
-            raise death("worker died after writing page 2")
+        if calls["n"] == page:
+            raise death(f"worker died after writing page {page}")
         return held
 
     monkeypatch.setattr(shop_sync, "put_settled", dies)
