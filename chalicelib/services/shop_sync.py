@@ -588,8 +588,9 @@ def refresh_orders(
 ) -> WriteCounts:
     """Fetch ``order_ids`` (webhooks; ≤50 ids per call) and write them like a sync page would.
 
-    While the shop's first sync is in its fast pass nothing is written: that pass, or its closing
-    catch-up over everything that changed while it ran, stores these orders anyway."""
+    Until the shop's first sync has finished its fast pass nothing is written: that pass, or its
+    closing catch-up over everything that changed while it ran, stores these orders anyway (and
+    would count an order stored before it began a second time)."""
     wanted = list(dict.fromkeys(order_ids))
     if not wanted:
         return WriteCounts()
@@ -597,14 +598,16 @@ def refresh_orders(
     guard = {
         "TableName": get_settings().table("entities"),
         "Key": _stream_key(tenant_id, shop_id, "orders"),
-        "ConditionExpression": "attribute_not_exists(fast_pass)",
+        "ConditionExpression": "(attribute_exists(#cursor) OR attribute_exists(fast_pass_used))"
+        " AND attribute_not_exists(fast_pass)",
+        "ExpressionAttributeNames": {"#cursor": "cursor"},
     }
     total = WriteCounts()
     try:
         for start in range(0, len(orders), PAGE_SIZE):
             total = total + write_orders(tenant_id, shop_id, orders[start : start + PAGE_SIZE], guard=guard)
     except FirstSyncInProgress:
-        log.info("orders of shop %s are left to its first sync, which is running", shop_id)
+        log.info("orders of shop %s are left to its first sync, which has not finished its pass", shop_id)
         return total + WriteCounts(len(orders) - total.seen, 0, len(orders) - total.seen)
     return total
 

@@ -228,9 +228,15 @@ def test_first_sync_crash_after_unconditional_writes_counts_them_once(
     assert "intent" not in item and "fast_pass" not in item
 
 
-def test_webhook_refreshes_stand_back_during_the_fast_pass(
+def test_webhook_refreshes_stand_back_until_the_fast_pass_is_over(
     shop: Shop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    early = [o["id"] for o in shop.truth()[:5]]  # a webhook before the first sync has even begun
+    before = shop_sync.refresh_orders(
+        shop.tenant_id, shop.shop_id, early, shop.client, shop_cipher=shop.cipher
+    )
+    assert before.written == 0 and before.seen == 5 and not stored_orders(shop)
+    shop.clock.tick(600)
     refreshed = {}
 
     def webhook_arrives(stream: str, pages: int) -> None:
