@@ -9,11 +9,14 @@ Held deltas. An orders page goes out in ``TransactWriteItems`` that put the orde
 fenced update of the stream item, carrying the page's checkpoint and what the transaction's orders
 change in the daily aggregates as a ``pending_<version>`` attribute (JSON). An order and its
 aggregate change still commit together, exactly once, but a page costs one small update instead
-of an ``ADD`` per day item and counter it touches. ``flush_pending`` then applies the held deltas
-to the daily table, one action per day (a whole-item put for a day that has no item yet, which is
-far cheaper than an update of dozens of counters), in the transaction that removes the attributes
-it applied, conditioned on their still being there: whoever flushes (the run, at least at its end,
-or its next run, which inherits what a failed run left), each delta is applied once.
+of an ``ADD`` per day item and counter it touches. (A first sync's fast pass writes its settled
+orders outside transactions and holds their deltas in the page's checkpoint; see
+``services/shop_sync.py`` for how a crash in between is repaired.) ``flush_pending`` then applies
+the held deltas to the daily table, one action per day (a whole-item put for a day that has no
+item yet, which is far cheaper than an update of dozens of counters), in the transaction that
+removes the attributes it applied, conditioned on their still being there: whoever flushes (the
+run, at least at its end; its next run, which inherits what a failed run left; a disconnect),
+each delta is applied once.
 """
 
 from __future__ import annotations
