@@ -31,6 +31,7 @@ import uuid
 import zipfile
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -92,6 +93,32 @@ def resolve_handler(app_module: ModuleType, handler_string: str) -> Handler:
     if not callable(handler):
         raise LookupError(f"handler {handler_string!r} is not a callable in module {module.__name__}")
     return handler
+
+
+def configured_timeout(app_module: ModuleType, name: str, stage: str, default: int = 30) -> int:
+    """The ``lambda_timeout`` Chalice deploys function ``name`` with (``.chalice/config.json`` next
+    to the app: the stage's function setting, the function's, the stage's, then the top level).
+
+    Handlers read it through ``context.get_remaining_time_in_millis()`` (a sync run hands over to a
+    fresh invocation when little is left), so the local pumps must give them the same budget."""
+    source = getattr(app_module, "__file__", None)
+    if not source:
+        return default
+    path = Path(source).parent / ".chalice" / "config.json"
+    try:
+        config = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return default
+    stage_config = config.get("stages", {}).get(stage, {})
+    for scope in (
+        stage_config.get("lambda_functions", {}).get(name, {}),
+        config.get("lambda_functions", {}).get(name, {}),
+        stage_config,
+        config,
+    ):
+        if "lambda_timeout" in scope:
+            return int(scope["lambda_timeout"])
+    return default
 
 
 def function_name(stage: str, name: str, app_name: str = "clicktok") -> str:

@@ -40,7 +40,15 @@ from typing import Any
 
 from chalice.app import ScheduledEventConfig, SQSEventConfig
 
-from local.lambdas import ACCOUNT_ID, Handler, LambdaContext, app_of, function_name, resolve_handler
+from local.lambdas import (
+    ACCOUNT_ID,
+    Handler,
+    LambdaContext,
+    app_of,
+    configured_timeout,
+    function_name,
+    resolve_handler,
+)
 from local.schedules import Schedule, expression_string, parse_schedule, utc_now
 
 log = logging.getLogger("clicktok.local.pumps")
@@ -180,6 +188,7 @@ class SqsPump:
                     queue_arn=arn,
                     batch_size=max(1, min(10, config.batch_size)),
                     slots=threading.Semaphore(max(1, limit)),
+                    timeout_seconds=configured_timeout(app_module, config.name, stage),
                 )
             )
         for consumer in consumers:

@@ -97,3 +97,29 @@ def test_sqs_record_has_the_lambda_shape() -> None:
     assert record["eventSource"] == "aws:sqs" and record["awsRegion"] == "us-east-1"
     assert record["messageAttributes"]["kind"]["stringValue"] == "sync"
     assert record["attributes"]["ApproximateReceiveCount"] == "1"
+
+
+def test_handlers_get_the_timeout_chalice_deploys_them_with(tmp_path: Any) -> None:
+    """A sync run hands over when its Lambda is about to time out: locally it must see the 900 s
+    the sync worker is deployed with, not a default 30 s that made it hand over after every page."""
+    import types
+
+    import app as clicktok_app
+    from local.lambdas import configured_timeout
+
+    assert configured_timeout(clicktok_app, "sync_worker", "local") == 900
+    assert configured_timeout(clicktok_app, "queue_due_syncs", "prod") == 120
+    assert configured_timeout(clicktok_app, "api_handler", "local") == 30  # the top-level default
+    (tmp_path / ".chalice").mkdir()
+    (tmp_path / ".chalice" / "config.json").write_text(
+        '{"lambda_timeout": 60, "stages": {"dev": {"lambda_timeout": 45,'
+        ' "lambda_functions": {"worker": {"lambda_timeout": 600}}}}}'
+    )
+    module = types.ModuleType("somewhere")
+    module.__file__ = str(tmp_path / "app.py")
+    assert configured_timeout(module, "worker", "dev") == 600
+    assert configured_timeout(module, "other", "dev") == 45
+    assert configured_timeout(module, "worker", "prod") == 60
+    assert (
+        configured_timeout(types.ModuleType("nowhere"), "worker", "dev") == 30
+    )  # no config: Lambda's default
