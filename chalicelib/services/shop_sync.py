@@ -83,7 +83,14 @@ from chalicelib.store.order_writes import (
 from chalicelib.store.orders import shop_key
 from chalicelib.store.products import source_key
 from chalicelib.store.shops import SyncStreamItem
-from chalicelib.store.sync_ledger import HeldDeltas, LeaseLost, RunLedger, held_in, update_parts
+from chalicelib.store.sync_ledger import (
+    HeldDeltas,
+    LeaseLost,
+    RunLedger,
+    conditional_failed,
+    held_in,
+    update_parts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -173,10 +180,6 @@ def _update_stream(
     return {name: _plain(value) for name, value in answer.get("Attributes", {}).items()}
 
 
-def _conditional_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-
-
 _FENCE = "#run_id = :run AND #state = :running"
 _CLAIMABLE = (
     "#run_id = :run AND (#state IN (:queued, :failed) OR (#state = :running AND #lease_until < :now))"
@@ -202,7 +205,7 @@ def _claim(key: dict[str, Any], run_id: str, now: float) -> dict[str, Any] | Non
             },
         )
     except ClientError as exc:
-        if _conditional_failed(exc):
+        if conditional_failed(exc):
             return None
         raise
 
@@ -224,7 +227,7 @@ def _mark_ended(key: dict[str, Any], run_id: str, state: str, message: str, now:
             condition_values={":run": run_id, ":running": "running"},
         )
     except ClientError as exc:
-        if not _conditional_failed(exc):
+        if not conditional_failed(exc):
             log.exception("could not record the end of sync run %s", run_id)
 
 
@@ -781,7 +784,7 @@ def upsert_shop_products(
             )
             written += 1
         except ClientError as exc:
-            if not _conditional_failed(exc):
+            if not conditional_failed(exc):
                 raise
     return WriteCounts(len(products), written, len(products) - written)
 

@@ -119,6 +119,11 @@ def _cancel_reasons(exc: ClientError) -> list[str]:
     return [reason.get("Code", "") or "" for reason in exc.response.get("CancellationReasons", []) or []]
 
 
+def conditional_failed(exc: ClientError) -> bool:
+    """Whether a single conditional write was refused by its condition."""
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
 def cancelled(exc: ClientError) -> list[str] | None:
     """The per-action cancellation reasons of a cancelled transaction, None for other errors."""
     if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
@@ -202,7 +207,7 @@ class RunLedger:
         try:
             fast_client("dynamodb").update_item(**update)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if conditional_failed(exc):
                 raise LeaseLost(f"run {self.run_id} is no longer ours") from None
             raise
         self.committed(hold)
