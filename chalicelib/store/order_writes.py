@@ -26,8 +26,6 @@ Low-level ``boto3`` calls with hand-serialised items keep this path within reach
 from __future__ import annotations
 
 import json
-import random
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -147,7 +145,7 @@ def _read_stored(key: str, order_ids: Sequence[str]) -> dict[str, _Stored]:
             request = answer.get("UnprocessedKeys") or {}
             if request:
                 attempt += 1
-                time.sleep(min(1.0, 0.02 * 2**attempt) * random.random())  # noqa: S311 - jitter
+                backoff(attempt)
     return found
 
 
