@@ -4,12 +4,13 @@
    images cropped to their box) into a temporary folder.
 2. One ffmpeg process composes them with a single filter graph (:mod:`chalicelib.render.compose`),
    mixes the audio and encodes H.264 High yuv420p 30 fps + AAC 44.1 kHz stereo with ``+faststart``.
-3. The thumbnail is a frame of the finished MP4 at a keyframe forced at its time, so extracting it
-   decodes one frame.
+3. The thumbnail is the composed frame at the template's thumbnail time, a JPEG written by the
+   same ffmpeg process (the composed frames are split and one is kept), so no second process
+   decodes the MP4 for it. A keyframe is forced at its time, so a platform's cover-frame seek, or
+   :func:`extract_thumbnail`, decodes one frame.
 4. A full render also gets an animated preview: 3 muted seconds at 360x640 (H.264, ``+faststart``)
-   from the thumbnail's frame on (the thumbnail is its poster), a second output of the same ffmpeg
-   process: the composed frames are split, trimmed and scaled down, so no full-size frame is ever
-   decoded for it and it costs next to nothing beside the main encode.
+   from the thumbnail's frame on (the thumbnail is its poster), another output of the same ffmpeg
+   process: split, trimmed and scaled down, so it costs next to nothing beside the main encode.
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -126,15 +130,17 @@ def _caption_lines(lines: Sequence[str | CaptionLine], start: float, duration: f
     return timed
 
 
-def _png(img: Image.Image, folder: Path, name: str) -> Path:
-    """Write a layer for ffmpeg: uncompressed (BMP, or PNG level 0 for alpha), as writing beats zipping."""
+def _write_layer(img: Image.Image, path: Path) -> None:
     if img.mode == "RGB":
-        path = folder / f"{name}.bmp"
         img.save(path)
     else:
-        path = folder / f"{name}.png"
         img.save(path, compress_level=0)
-    return path
+
+
+@cache
+def _layer_pool() -> ThreadPoolExecutor:
+    """Threads for Pillow's resizes and file writes (it releases the GIL for both)."""
+    return ThreadPoolExecutor(max_workers=ffmpeg.threads(), thread_name_prefix="render-layers")
 
 
 class _Renderer:
@@ -158,9 +164,24 @@ class _Renderer:
         self.graph = Graph()
         self.images: list[Image.Image] = []
         self.bg_canvas: Image.Image | None = None  # the static background, when there is one
+        self.pending: list[Future[None]] = []
 
     def s(self, value: float) -> int:
         return round(value * self.scale)
+
+    def layer_file(self, img: Image.Image, name: str) -> Path:
+        """Where ``img`` will be for ffmpeg: uncompressed (BMP, or PNG level 0 for alpha), as writing
+        beats zipping. It is written on the layer pool; :meth:`written` waits for every file."""
+        path = self.work / f"{name}.{'bmp' if img.mode == 'RGB' else 'png'}"
+        self.pending.append(_layer_pool().submit(_write_layer, img, path))
+        return path
+
+    def written(self) -> None:
+        """Wait for every layer file; the first failure to write one is raised."""
+        pending, self.pending = self.pending, []
+        errors = [exc for exc in (future.exception() for future in pending) if exc is not None]
+        if errors:
+            raise errors[0]
 
     def load_images(self) -> None:
         wanted = max((layer.max_images for layer in self._of(ProductImagesLayer)), default=1)
@@ -198,7 +219,7 @@ class _Renderer:
                 box = decor.getbbox()
                 if box:
                     x0, y0 = box[0] // 2 * 2, box[1] // 2 * 2
-                    piece = still(self.graph, _png(decor.crop((x0, y0, box[2], box[3])), self.work, "decor"))
+                    piece = still(self.graph, self.layer_file(decor.crop((x0, y0, box[2], box[3])), "decor"))
                     stream = self.graph.chain(f"{stream}][{piece}", f"overlay={x0}:{y0}:format=yuv420")
             return stream
         spec = bg.fallback if isinstance(bg, VideoBackground) else bg
@@ -208,7 +229,7 @@ class _Renderer:
         canvas = img.convert("RGBA")
         self._decorate(canvas)
         self.bg_canvas = canvas.convert("RGB")
-        src = still(self.graph, _png(self.bg_canvas, self.work, "background"), alpha=False)
+        src = still(self.graph, self.layer_file(self.bg_canvas, "background"), alpha=False)
         return looped(self.graph, src, 1, self.duration)
 
     def _decorate(self, canvas: Image.Image) -> bool:
@@ -242,12 +263,15 @@ class _Renderer:
         trans = min(layer.transition_seconds, seg / 2) if layer.transition != "cut" else 0.0
         supersample = 1.5  # zoompan crops on whole pixels: a larger source keeps the motion smooth
         plan: list[tuple[float, int, Path]] = []  # start, frames, prepared image
-        for k, img in enumerate(images):
+        covers = _layer_pool().map(
+            lambda img: layers.cover(img.convert("RGB"), even(bw * supersample), even(bh * supersample)),
+            images,
+        )
+        for k, prepared in enumerate(covers):
             start = k * seg
             end = min(d, (k + 1) * seg + (trans if k < n - 1 else 0))
-            prepared = layers.cover(img.convert("RGB"), even(bw * supersample), even(bh * supersample))
             plan.append(
-                (start, max(1, math.ceil((end - start) * FPS) + 1), _png(prepared, self.work, f"image{k}"))
+                (start, max(1, math.ceil((end - start) * FPS) + 1), self.layer_file(prepared, f"image{k}"))
             )
 
         def zoomed(k: int, first: int = 0, count: int | None = None) -> str:
@@ -306,7 +330,7 @@ class _Renderer:
         alpha = False
         if radius:
             mask = layers.rounded_mask(bw, bh, radius)
-            mask_src = g.chain(g.input("-i", _png(mask, self.work, "mask")), "format=gray")
+            mask_src = g.chain(g.input("-i", self.layer_file(mask, "mask")), "format=gray")
             sub = g.chain(f"{g.chain(sub, 'format=yuva420p')}][{mask_src}", "alphamerge")
             alpha = True
         if not alpha and (layer.enter.kind in ("fade", "fade_up") or layer.exit.kind == "fade"):
@@ -338,7 +362,7 @@ class _Renderer:
         rest_from, rest_to = rest
         n = min(len(self.images), layer.max_images)
         mask = layers.rounded_mask(bw, bh, radius)
-        mask_path = _png(mask, self.work, "mask")
+        mask_path = self.layer_file(mask, "mask")
         segments = []
         if rest_from > window.start:
             first = round(window.start * FPS)
@@ -364,7 +388,7 @@ class _Renderer:
         for cx, cy in ((0, 0), (bw - radius, 0), (0, bh - radius), (bw - radius, bh - radius)):
             patch = self.bg_canvas.crop((x + cx, y + cy, x + cx + radius, y + cy + radius)).convert("RGBA")
             patch.putalpha(inverse.crop((cx, cy, cx + radius, cy + radius)))
-            src = still(g, _png(patch, self.work, f"corner{cx}_{cy}"))
+            src = still(g, self.layer_file(patch, f"corner{cx}_{cy}"))
             base = g.chain(f"{base}][{src}", f"overlay={x + cx}:{y + cy}:enable='{at_rest}':format=yuv420")
         return base
 
@@ -405,7 +429,7 @@ class _Renderer:
         )
         card = self._text_card(layer, content)
         x, y = self._in_box(card, layer)
-        src = still(self.graph, _png(card, self.work, name))
+        src = still(self.graph, self.layer_file(card, name))
         return place(
             self.graph, base, src, x=x, y=y, window=Window.of(layer.timing, self.duration),
             enter=layer.enter, exit=layer.exit, duration=self.duration, scale=self.scale,
@@ -416,11 +440,13 @@ class _Renderer:
     ) -> tuple[str, tuple[int, int]]:
         """A pre-drawn pulse period looped in memory by ffmpeg; the stream and its frame size."""
         frames = layers.pulse_frames(card, amplitude, period, beat, FPS)
-        folder = self.work / name
-        folder.mkdir()
-        for i, frame in enumerate(frames):
-            frame.save(folder / f"{i:03d}.png", compress_level=0)
-        src = self.graph.input("-framerate", str(FPS), "-i", folder / "%03d.png")
+        path = self.work / f"{name}.rgba"  # one raw RGBA file: no encoding, no decoding
+        path.write_bytes(b"".join(frame.tobytes() for frame in frames))
+        width, height = frames[0].size
+        src = self.graph.input(
+            "-f", "rawvideo", "-pixel_format", "rgba", "-video_size", f"{width}x{height}",
+            "-framerate", str(FPS), "-i", path,
+        )  # fmt: skip
         src = self.graph.chain(src, "format=yuva420p")
         return looped(self.graph, src, len(frames), self.duration), frames[0].size
 
@@ -439,7 +465,7 @@ class _Renderer:
             src, (w, h) = self._pulsing(card, pulse.amplitude, pulse.period, pulse.beat, "price")
             stream = True
         else:
-            src = still(self.graph, _png(card, self.work, "price"))
+            src = still(self.graph, self.layer_file(card, "price"))
             w, h = card.size
             stream = False
         return place(
@@ -466,7 +492,7 @@ class _Renderer:
             src, (w, h) = self._pulsing(card, amp, layer.period, 0.5, "cta")
             stream = True
         else:
-            src = still(self.graph, _png(card, self.work, "cta"))
+            src = still(self.graph, self.layer_file(card, "cta"))
             if layer.animation == "bounce" and layer.amplitude > 0:
                 start = window.start + layer.enter.duration
                 hop = f"abs(sin(PI*(t-{num(start)})/{num(layer.period)}))"
@@ -489,7 +515,7 @@ class _Renderer:
         m = self.s(layer.margin)
         x = m if layer.corner.endswith("left") else self.width - m - img.width
         y = m if layer.corner.startswith("top") else self.height - m - img.height
-        src = still(self.graph, _png(img, self.work, "logo"))
+        src = still(self.graph, self.layer_file(img, "logo"))
         return self.graph.chain(f"{base}][{src}", f"overlay={x}:{y}:format=yuv420")
 
     def captions_layer(self, base: str, layer: CaptionsLayer) -> str:
@@ -497,7 +523,7 @@ class _Renderer:
         for i, line in enumerate(_caption_lines(self.captions, window.start, self.duration)[:60]):
             card = self._text_card(layer, line.text)
             x, y = self._in_box(card, layer)
-            src = still(self.graph, _png(card, self.work, f"caption{i}"))
+            src = still(self.graph, self.layer_file(card, f"caption{i}"))
             base = place(
                 self.graph, base, src, x=x, y=y, window=Window(line.start, min(self.duration, line.end)),
                 enter=Enter(kind="none"), exit=Exit(), duration=self.duration, scale=self.scale,
@@ -526,7 +552,8 @@ class _Renderer:
         if tl.fade_out:
             fo = min(tl.fade_out, d / 4)
             fades.append(f"fade=t=out:st={num(d - fo)}:d={num(fo)}:color=0x{tl.fade_color[1:7]}")
-        return self.graph.chain(base, ",".join([*fades, "format=yuv420p"]))
+        # limited range pinned: the thumbnail JPEG split off it must not pull the video to full range
+        return self.graph.chain(base, ",".join([*fades, "format=pix_fmts=yuv420p:color_ranges=tv"]))
 
     def audio(self, music: Path | None, voice: Path | None) -> str:
         g, d, a = self.graph, self.duration, self.t.audio
@@ -611,6 +638,7 @@ def render(
     out_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="clicktok-render-", dir=work_dir))
     timings: dict[str, float] = {}
+    r: _Renderer | None = None
     try:
         r = _Renderer(template, product, params, duration, size, work, caption_lines, background_video)
         r.load_images()
@@ -619,19 +647,26 @@ def render(
         thumb_at = thumbnail_time(template, duration)
         clip_at, clip_seconds = clip_window(thumb_at, duration)
         keyframes = sorted({t for t in (thumb_at, clip_at if with_clip else 0.0) if t > 0})
-        clip_outputs: list[str] = []
         clip = work / "preview.mp4"
-        if with_clip:
-            # the preview is a second output of the same encode: its frames are the composed ones,
-            # so no 1080x1920 frame is decoded again to make it
-            video, clip_stream = _split_clip(r.graph, video, clip_at, clip_seconds)
-            clip_outputs = [
+        thumb = work / "thumbnail.jpg"
+        # the thumbnail and the preview are further outputs of the same encode: their frames are
+        # the composed ones, so no 1080x1920 frame is decoded again to make them
+        video, thumb_stream, clip_stream = _split_outputs(
+            r.graph, video, round(thumb_at * FPS), (clip_at, clip_seconds) if with_clip else None
+        )
+        side_outputs = [
+            "-map", f"[{thumb_stream}]", "-an", "-sn", "-dn", "-map_metadata", "-1",
+            "-frames:v", "1", "-c:v", "mjpeg", "-q:v", "3", "-update", "1", str(thumb),
+        ]  # fmt: skip
+        if clip_stream:
+            side_outputs += [
                 "-map", f"[{clip_stream}]", "-an", "-sn", "-dn", "-map_metadata", "-1",
                 "-r", str(FPS), "-frames:v", str(round(clip_seconds * FPS)),
                 *ffmpeg.clip_encoder_args(CLIP_CRF), "-movflags", "+faststart", str(clip),
             ]  # fmt: skip
         script = work / "graph.txt"
         script.write_text(r.graph.script())
+        r.written()
         timings["prepare"] = time.perf_counter() - started
         report(3.0)
         mp4 = work / "video.mp4"
@@ -645,17 +680,15 @@ def render(
                 *ffmpeg.video_encoder_args(keyframes_at=[t - 0.5 / FPS for t in keyframes]),
                 *ffmpeg.AUDIO_ENCODER_ARGS,
                 "-t", num(duration), "-movflags", "+faststart", str(mp4),
-                *clip_outputs,
+                *side_outputs,
             ],
             duration=duration,
             progress=(lambda pct: report(3.0 + pct * 0.94)) if progress else None,
             cwd=work,
         )  # fmt: skip
         timings["encode"] = time.perf_counter() - encode_started
-        thumb_started = time.perf_counter()
-        thumb = work / "thumbnail.jpg"
-        extract_thumbnail(mp4, thumb, thumb_at)
-        timings["thumbnail"] = time.perf_counter() - thumb_started
+        if not thumb.is_file():
+            raise RenderError("the thumbnail could not be made")
         final_video, final_thumb = out_dir / "video.mp4", out_dir / "thumbnail.jpg"
         final_clip = None
         if with_clip:
@@ -666,6 +699,9 @@ def render(
         shutil.move(mp4, final_video)
         shutil.move(thumb, final_thumb)
     finally:
+        if r is not None:
+            with suppress(Exception):  # the render's own error is the one to raise
+                r.written()  # no layer file is still being written into the folder removed next
         shutil.rmtree(work, ignore_errors=True)
     timings["total"] = time.perf_counter() - started
     width, height = SIZES[size]
@@ -733,16 +769,26 @@ def clip_window(thumb_at: float, duration: float) -> tuple[float, float]:
     return min(thumb_at, last_start), seconds
 
 
-def _split_clip(graph: Graph, video: str, at: float, seconds: float) -> tuple[str, str]:
-    """Split the composed ``video`` stream into itself and the animated preview's stream."""
+def _split_outputs(
+    graph: Graph, video: str, thumb_frame: int, clip: tuple[float, float] | None
+) -> tuple[str, str, str | None]:
+    """Split the composed ``video`` stream into itself, the thumbnail's frame and, given its start
+    and length, the animated preview's stream."""
+    labels = [graph.label() for _ in range(3 if clip else 2)]
+    graph.filters.append(f"[{video}]split={len(labels)}" + "".join(f"[{label}]" for label in labels))
+    main, thumb_branch = labels[0], labels[1]
+    thumb = graph.chain(
+        thumb_branch, f"trim=start_frame={thumb_frame}:end_frame={thumb_frame + 1},setpts=PTS-STARTPTS"
+    )
+    if clip is None:
+        return main, thumb, None
     width, height = CLIP_SIZE
-    main, branch = graph.label(), graph.label()
-    graph.filters.append(f"[{video}]split=2[{main}][{branch}]")
-    clip = graph.chain(
-        branch,
+    at, seconds = clip
+    clip_stream = graph.chain(
+        labels[2],
         f"trim=start={num(at)}:duration={num(seconds)},setpts=PTS-STARTPTS,scale={width}:{height}:flags=area",
     )
-    return main, clip
+    return main, thumb, clip_stream
 
 
 def result_dict(result: RenderResult) -> dict[str, Any]:

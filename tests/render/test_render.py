@@ -60,7 +60,7 @@ def test_every_template_renders_a_preview(template_id, product, music_track, tmp
     meta = json.loads((tmp_path / "out" / "metadata.json").read_text())
     assert meta == result.metadata
     assert meta["duration"] == 2.0 and meta["size"] == "720x1280" and meta["template"] == template_id
-    assert set(meta["timings"]) == {"prepare", "encode", "thumbnail", "total"}
+    assert set(meta["timings"]) == {"prepare", "encode", "total"}
     assert list(work.iterdir()) == []  # the temporary folder is cleaned up
 
 
