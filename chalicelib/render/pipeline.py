@@ -294,24 +294,7 @@ class _Renderer:
         if n == 1:
             sub = zoomed(0)
         else:
-            sub = g.chain(
-                None, f"color=c=0x{layer.fill_color[1:7]}:s={bw}x{bh}:r={FPS}:d={num(d)},format=yuv420p"
-            )
-        for k in range(n if n > 1 else 0):
-            start = plan[k][0]
-            end = min(d, (k + 1) * seg + (trans if k < n - 1 else 0))
-            axis_len = bw if layer.transition == "slide_left" else bh
-            pos = "0"
-            if trans > 0:
-                terms = []
-                if k > 0:
-                    terms.append(f"{axis_len}*{ease_in(start, trans)}")
-                if k < n - 1:
-                    terms.append(f"-{axis_len}*(1-{ease_in((k + 1) * seg, trans)})")
-                pos = "+".join(terms) or "0"
-            x, y = (pos, "0") if layer.transition == "slide_left" else ("0", pos)
-            enable = f"between(t,{num(start)},{num(end)})"
-            sub = g.chain(f"{sub}][{zoomed(k)}", f"overlay=x='{x}':y='{y}':enable='{enable}':eof_action=pass")
+            sub = self._slideshow(layer, [start for start, _, _ in plan], trans, (bw, bh), zoomed)
         x, y = self.s(layer.box.x), self.s(layer.box.y)
         window = Window.of(layer.timing, d)
         radius = min(self.s(layer.corner_radius), bw // 2, bh // 2)
@@ -339,6 +322,47 @@ class _Renderer:
             g, base, sub, x=x, y=y, window=window, enter=layer.enter, exit=layer.exit, duration=d,
             scale=self.scale, is_stream=True,
         )  # fmt: skip
+
+    def _slideshow(
+        self,
+        layer: ProductImagesLayer,
+        starts: list[float],
+        trans: float,
+        size: tuple[int, int],
+        zoomed: Callable[[int, int, int | None], str],
+    ) -> str:
+        """The images one after another, each in its Ken Burns motion, sliding in over ``trans`` s.
+
+        Between slides an image's frames go through untouched (concatenated, never blended onto
+        a backdrop); only the frames of a slide are composed, from second copies of the two shots.
+        """
+        g, n = self.graph, len(starts)
+        bw, bh = size
+        total = round(self.duration * FPS)
+        axis_len = bw if layer.transition == "slide_left" else bh
+        backdrop = f"color=c=0x{layer.fill_color[1:7]}:s={bw}x{bh}:r={FPS}"
+        parts: list[str] = []
+        for k, start in enumerate(starts):
+            shot_from = round(start * FPS)
+            rest_from = round((start + trans) * FPS) if k > 0 else shot_from
+            rest_to = round(starts[k + 1] * FPS) if k < n - 1 else total
+            if rest_to > rest_from:
+                parts.append(zoomed(k, rest_from - shot_from, rest_to - rest_from))
+            if k == n - 1 or trans <= 0:
+                continue
+            frames = round((starts[k + 1] + trans) * FPS) - rest_to
+            if frames <= 0:
+                continue
+            leaving = g.chain(zoomed(k, rest_to - shot_from, frames), "setpts=PTS-STARTPTS")
+            coming = g.chain(zoomed(k + 1, 0, frames), "setpts=PTS-STARTPTS")
+            slide = ease_in(0, trans)
+            composed = g.chain(None, f"{backdrop}:d={num(frames / FPS)},format=yuv420p")
+            for stream, pos in ((leaving, f"-{axis_len}*(1-{slide})"), (coming, f"{axis_len}*{slide}")):
+                x, y = (pos, "0") if layer.transition == "slide_left" else ("0", pos)
+                composed = g.chain(f"{composed}][{stream}", f"overlay=x='{x}':y='{y}':eof_action=pass")
+            parts.append(composed)
+        joined = "".join(f"[{part}]" for part in parts)
+        return g.chain(joined[1:-1], f"concat=n={len(parts)}:v=1:a=0,settb=1/{FPS},setpts=N")
 
     def _rounded_box(
         self,
