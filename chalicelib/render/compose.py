@@ -31,6 +31,8 @@ class Graph:
     inputs: list[list[str]] = field(default_factory=list)
     filters: list[str] = field(default_factory=list)
     _count: int = 0
+    _taps: dict[str, list[str]] = field(default_factory=dict)  # a stream -> the labels reading it
+    shared: dict[str, str] = field(default_factory=dict)  # a shared input -> its stream
 
     def input(self, *args: str | Path) -> str:
         self.inputs.append([str(a) for a in args])
@@ -49,8 +51,20 @@ class Graph:
         self.filters.append(f"{f'[{src}]' if src else ''}{filters}[{out}]")
         return out
 
+    def tap(self, stream: str) -> str:
+        """One more reader of ``stream``: every tap gets the same frames (a ``split`` at the end)."""
+        label = self.label()
+        self._taps.setdefault(stream, []).append(label)
+        return label
+
     def script(self) -> str:
-        return ";\n".join(self.filters)
+        splits = [
+            f"[{stream}]split={len(labels)}{''.join(f'[{label}]' for label in labels)}"
+            if len(labels) > 1
+            else f"[{stream}]null[{labels[0]}]"
+            for stream, labels in self._taps.items()
+        ]
+        return ";\n".join([*self.filters, *splits])
 
     def input_args(self) -> list[str]:
         return [arg for spec in self.inputs for arg in spec]
@@ -77,6 +91,14 @@ def still(graph: Graph, png: Path, *, alpha: bool = True) -> str:
     """A single PNG frame, converted once to the composition's pixel format."""
     src = graph.input("-i", png)
     return graph.chain(src, f"format={'yuva420p' if alpha else 'yuv420p'}")
+
+
+def shared_still(graph: Graph, png: Path, *, pix_fmt: str) -> str:
+    """Like :func:`still` for an image read several times: decoded once, then split."""
+    key = f"shared:{png}:{pix_fmt}"
+    if key not in graph.shared:
+        graph.shared[key] = graph.chain(graph.input("-i", png), f"format={pix_fmt}")
+    return graph.tap(graph.shared[key])
 
 
 def looped(graph: Graph, src: str, frames: int, duration: float) -> str:

@@ -32,7 +32,18 @@ from typing import Any, Literal, TypeVar
 from PIL import Image
 
 from chalicelib.render import ffmpeg, layers
-from chalicelib.render.compose import FPS, Graph, Window, ease_in, ken_burns, looped, num, place, still
+from chalicelib.render.compose import (
+    FPS,
+    Graph,
+    Window,
+    ease_in,
+    ken_burns,
+    looped,
+    num,
+    place,
+    shared_still,
+    still,
+)
 from chalicelib.render.errors import AssetError, DurationError, RenderError
 from chalicelib.render.template import (
     MAX_SECONDS,
@@ -277,7 +288,7 @@ class _Renderer:
         def zoomed(k: int, first: int = 0, count: int | None = None) -> str:
             """Image ``k`` in Ken Burns motion: frames ``first`` to ``first + count`` of its shot."""
             start, frames, path = plan[k]
-            src = still(g, path, alpha=False)
+            src = shared_still(g, path, pix_fmt="yuv420p")
             moving = ken_burns(
                 g,
                 src,
@@ -399,7 +410,7 @@ class _Renderer:
             segments.append((n - 1, first, math.ceil((window.end - rest_to) * FPS) + 1, rest_to, window.end))
         for k, first, count, t0, t1 in segments:
             part = g.chain(zoomed(k, first, count), "format=yuva420p")
-            mask_src = g.chain(g.input("-i", mask_path), "format=gray")
+            mask_src = shared_still(g, mask_path, pix_fmt="gray")
             part = g.chain(f"{part}][{mask_src}", "alphamerge")
             base = place(
                 g, base, part, x=x, y=y, window=window, enter=layer.enter, exit=layer.exit, duration=d,
