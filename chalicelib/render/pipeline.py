@@ -149,6 +149,12 @@ def _write_layer(img: Image.Image, path: Path) -> None:
 
 
 @cache
+def _audio_pool() -> ThreadPoolExecutor:
+    """A thread to wait on the soundtrack's ffmpeg while the video is prepared and encoded."""
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="render-audio")
+
+
+@cache
 def _layer_pool() -> ThreadPoolExecutor:
     """Threads for Pillow's resizes and file writes (it releases the GIL for both)."""
     return ThreadPoolExecutor(max_workers=ffmpeg.threads(), thread_name_prefix="render-layers")
@@ -590,8 +596,10 @@ class _Renderer:
         # limited range pinned: the thumbnail JPEG split off it must not pull the video to full range
         return self.graph.chain(base, ",".join([*fades, "format=pix_fmts=yuv420p:color_ranges=tv"]))
 
-    def audio(self, music: Path | None, voice: Path | None) -> str:
-        g, d, a = self.graph, self.duration, self.t.audio
+    def audio(self, g: Graph, music: Path | None, voice: Path | None) -> str:
+        """The soundtrack in its own graph ``g``: music at its volume with fades, the voiceover
+        ducking it, or silence; trimmed or padded to the video's length."""
+        d, a = self.duration, self.t.audio
         fmt = "aresample=44100,aformat=sample_fmts=fltp:sample_rates=44100:channel_layouts=stereo"
         music_stream = voice_stream = None
         volume = self.params.music_volume if self.params.music_volume is not None else a.music_volume
@@ -674,11 +682,25 @@ def render(
     work = Path(tempfile.mkdtemp(prefix="clicktok-render-", dir=work_dir))
     timings: dict[str, float] = {}
     r: _Renderer | None = None
+    audio_job: Future[None] | None = None
     try:
         r = _Renderer(template, product, params, duration, size, work, caption_lines, background_video)
+        # The soundtrack is encoded by its own ffmpeg, started first: it runs while the layers are
+        # drawn and the video encoder starts up, when a core is idle, and is muxed in at the end.
+        audio_graph = Graph()
+        audio_stream = r.audio(audio_graph, music, voice)
+        audio_script, m4a = work / "audio.txt", work / "audio.m4a"
+        audio_script.write_text(audio_graph.script())
+        audio_job = _audio_pool().submit(
+            ffmpeg.run,
+            [
+                *audio_graph.input_args(), "-/filter_complex", str(audio_script),
+                "-map", f"[{audio_stream}]", *ffmpeg.AUDIO_ENCODER_ARGS, "-t", num(duration), str(m4a),
+            ],
+            cwd=work,
+        )  # fmt: skip
         r.load_images()
         video = r.video()
-        audio = r.audio(music, voice)
         thumb_at = thumbnail_time(template, duration)
         clip_at, clip_seconds = clip_window(thumb_at, duration)
         keyframes = sorted({t for t in (thumb_at, clip_at if with_clip else 0.0) if t > 0})
@@ -704,17 +726,16 @@ def render(
         r.written()
         timings["prepare"] = time.perf_counter() - started
         report(3.0)
-        mp4 = work / "video.mp4"
+        silent, mp4 = work / "silent.mp4", work / "video.mp4"
         encode_started = time.perf_counter()
         ffmpeg.run(
             [
                 *r.graph.input_args(),
                 "-/filter_complex", str(script),
                 "-filter_complex_threads", str(ffmpeg.filter_threads()),
-                "-map", f"[{video}]", "-map", f"[{audio}]",
+                "-map", f"[{video}]", "-an",
                 *ffmpeg.video_encoder_args(keyframes_at=[t - 0.5 / FPS for t in keyframes]),
-                *ffmpeg.AUDIO_ENCODER_ARGS,
-                "-t", num(duration), "-movflags", "+faststart", str(mp4),
+                "-t", num(duration), str(silent),
                 *side_outputs,
             ],
             duration=duration,
@@ -722,6 +743,14 @@ def render(
             cwd=work,
         )  # fmt: skip
         timings["encode"] = time.perf_counter() - encode_started
+        audio_job.result()
+        ffmpeg.run(
+            [
+                "-i", str(silent), "-i", str(m4a), "-map", "0:v", "-map", "1:a", "-c", "copy",
+                "-t", num(duration), "-movflags", "+faststart", str(mp4),
+            ],
+            cwd=work,
+        )  # fmt: skip
         if not thumb.is_file():
             raise RenderError("the thumbnail could not be made")
         final_video, final_thumb = out_dir / "video.mp4", out_dir / "thumbnail.jpg"
@@ -734,9 +763,12 @@ def render(
         shutil.move(mp4, final_video)
         shutil.move(thumb, final_thumb)
     finally:
-        if r is not None:
-            with suppress(Exception):  # the render's own error is the one to raise
-                r.written()  # no layer file is still being written into the folder removed next
+        with suppress(Exception):  # the render's own error is the one to raise
+            # nothing may still be writing into the folder removed next
+            if audio_job is not None:
+                audio_job.exception()
+            if r is not None:
+                r.written()
         shutil.rmtree(work, ignore_errors=True)
     timings["total"] = time.perf_counter() - started
     width, height = SIZES[size]

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from chalicelib.render import ffmpeg
+from chalicelib.render.compose import Graph
 from chalicelib.render.pipeline import _Renderer
 from chalicelib.render.template import RenderParams, load_builtin
 
@@ -29,12 +30,12 @@ def mix(product, tmp_path: Path, name: str, music: Path | None, voice: Path | No
     work = tmp_path / name
     work.mkdir()
     renderer = _Renderer(load_builtin("modern"), product, RenderParams(), 3.0, "720x1280", work, None, None)
-    out = renderer.audio(music, voice)
+    graph = Graph()
+    out = renderer.audio(graph, music, voice)
     raw = work / "mix.f32"
     ffmpeg.run(
-        [*renderer.graph.input_args(), "-filter_complex", renderer.graph.script(), "-map", f"[{out}]",
-         "-f", "f32le", str(raw)]
-    )  # fmt: skip
+        [*graph.input_args(), "-filter_complex", graph.script(), "-map", f"[{out}]", "-f", "f32le", str(raw)]
+    )
     return np.fromfile(raw, "<f4").reshape(-1, 2)
 
 
