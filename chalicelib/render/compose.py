@@ -2,8 +2,9 @@
 
 Inputs are the static layers Pillow drew (single PNG frames, held by ``overlay``'s repeat-last, or
 looped in memory by the ``loop`` filter) and the product images; motion is expressed as time
-expressions (``zoompan`` for Ken Burns, ``overlay`` x/y for slides and bounces, ``fade`` for alpha),
-so ffmpeg composes and encodes in one pass with no raw frames crossing a pipe.
+expressions (a per-frame ``scale`` and ``crop`` for Ken Burns, ``overlay`` x/y for slides and
+bounces, ``fade`` for alpha), so ffmpeg composes and encodes in one pass with no raw frames crossing
+a pipe.
 """
 
 from __future__ import annotations
@@ -157,6 +158,28 @@ def place(
     )
 
 
+def _ken_burns_path(motion: KenBurns, index: int) -> tuple[float, float, float, float, float, float]:
+    """Zoom from and to, and the pan's start and end (fractions of the free room) of image ``index``."""
+    pans = {"none": (0.5, 0.5, 0.5, 0.5), "left": (0.8, 0.5, 0.2, 0.5), "right": (0.2, 0.5, 0.8, 0.5),
+            "up": (0.5, 0.8, 0.5, 0.2), "down": (0.5, 0.2, 0.5, 0.8)}  # fmt: skip
+    pan = motion.pan
+    if pan == "alternate":
+        pan = ("right", "left", "down", "up")[index % 4]
+    x0, y0, x1, y1 = pans[pan]
+    z0, z1 = motion.zoom_from, motion.zoom_to
+    if index % 2 == 1 and motion.pan == "alternate":
+        z0, z1 = z1, z0  # zoom out on every other image
+    if pan != "none":  # panning needs room: never fully zoomed out while moving
+        z0, z1 = max(z0, 1.08), max(z1, 1.08)
+    return z0, z1, x0, y0, x1, y1
+
+
+def ken_burns_source_scale(motion: KenBurns) -> float:
+    """How much larger than its box a Ken Burns image is prepared: its deepest zoom, so every frame
+    is scaled down (or 1:1) from it and stays sharp."""
+    return max(max(_ken_burns_path(motion, index)[:2]) for index in (0, 1))
+
+
 def ken_burns(
     graph: Graph,
     src: str,
@@ -169,25 +192,27 @@ def ken_burns(
     first: int = 0,
     count: int | None = None,
 ) -> str:
-    """Zoom and pan one still over a shot of ``frames`` frames (zoompan on the single input frame).
+    """Zoom and pan one still over a shot of ``frames`` frames.
+
+    Each frame scales the still to the zoomed size (bilinear, from a source prepared at
+    :func:`ken_burns_source_scale`) and crops the box out of it at the pan's position, to the pixel.
+    Unlike ``zoompan``, which crops the source on even pixels and resamples bicubic, the motion
+    follows its path to within a pixel at every frame, and it costs about a third less.
 
     ``first`` and ``count`` select a part of the shot: the same frames, for a second copy of it.
     """
-    pans = {"none": (0.5, 0.5, 0.5, 0.5), "left": (0.8, 0.5, 0.2, 0.5), "right": (0.2, 0.5, 0.8, 0.5),
-            "up": (0.5, 0.8, 0.5, 0.2), "down": (0.5, 0.2, 0.5, 0.8)}  # fmt: skip
-    pan = motion.pan
-    if pan == "alternate":
-        pan = ("right", "left", "down", "up")[index % 4]
-    x0, y0, x1, y1 = pans[pan]
-    z0, z1 = motion.zoom_from, motion.zoom_to
-    if index % 2 == 1 and motion.pan == "alternate":
-        z0, z1 = z1, z0  # zoom out on every other image
-    if pan != "none":  # panning needs room: never fully zoomed out while moving
-        z0, z1 = max(z0, 1.08), max(z1, 1.08)
+    z0, z1, x0, y0, x1, y1 = _ken_burns_path(motion, index)
     last = max(1, frames - 1)
-    p = f"((on+{first})/{last})" if first else f"(on/{last})"
-    z = f"{num(z0)}+{num(z1 - z0)}*{p}"
-    xe = f"(iw-iw/zoom)*({num(x0)}+{num(x1 - x0)}*{p})"
-    ye = f"(ih-ih/zoom)*({num(y0)}+{num(y1 - y0)}*{p})"
+    p = f"((n+{first})/{last})" if first else f"(n/{last})"
+    z = f"({num(z0)}+{num(z1 - z0)}*{p})"
+    zoomed_w, zoomed_h = f"round({width}*{z})", f"round({height}*{z})"
+    x = f"round(({zoomed_w}-{width})*({num(x0)}+{num(x1 - x0)}*{p}))"
+    y = f"round(({zoomed_h}-{height})*({num(y0)}+{num(y1 - y0)}*{p}))"
     d = frames if count is None else max(1, count)
-    return graph.chain(src, f"zoompan=z='{z}':x='{xe}':y='{ye}':d={d}:s={width}x{height}:fps={FPS}")
+    # crop's iw/ih keep the first frame's size, so the position is computed from the zoom itself
+    return graph.chain(
+        src,
+        f"loop=loop={d - 1}:size=1:start=0,settb=1/{FPS},setpts=N,"
+        f"scale=w='{zoomed_w}':h='{zoomed_h}':eval=frame:flags=bilinear,"
+        f"crop={width}:{height}:x='{x}':y='{y}':exact=1",
+    )

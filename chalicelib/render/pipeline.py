@@ -38,6 +38,7 @@ from chalicelib.render.compose import (
     Window,
     ease_in,
     ken_burns,
+    ken_burns_source_scale,
     looped,
     num,
     place,
@@ -278,7 +279,7 @@ class _Renderer:
         n = len(images)
         seg = d / n
         trans = min(layer.transition_seconds, seg / 2) if layer.transition != "cut" else 0.0
-        supersample = 1.5  # zoompan crops on whole pixels: a larger source keeps the motion smooth
+        supersample = ken_burns_source_scale(layer.motion)
         plan: list[tuple[float, int, Path]] = []  # start, frames, prepared image
         covers = _layer_pool().map(
             lambda img: layers.cover(img.convert("RGB"), even(bw * supersample), even(bh * supersample)),
@@ -396,7 +397,7 @@ class _Renderer:
         Blending a box-sized alpha layer on every frame costs about as much as the Ken Burns itself.
         So while the box is at rest it is overlaid opaque, and four small patches cut from the static
         background round its corners; only the frames of its enter and exit animations (a second,
-        short zoompan of the first or last image, identical frames) go through an alpha mask.
+        short Ken Burns copy of the first or last image, identical frames) go through an alpha mask.
         """
         g, d = self.graph, self.duration
         x, y, bw, bh, radius = rect
