@@ -2,8 +2,10 @@
 
 1. Pillow draws every static layer once (background, text cards, price pulse sprite, logo, product
    images cropped to their box) into a temporary folder.
-2. One ffmpeg process composes them with a single filter graph (:mod:`chalicelib.render.compose`),
-   mixes the audio and encodes H.264 High yuv420p 30 fps + AAC 44.1 kHz stereo with ``+faststart``.
+2. One ffmpeg process composes them with a single filter graph (:mod:`chalicelib.render.compose`)
+   and encodes H.264 High yuv420p 30 fps. The soundtrack (AAC 44.1 kHz stereo) is mixed and encoded
+   by a second ffmpeg started before the layers are drawn, while a core is idle, and the two are
+   muxed by stream copy with ``+faststart``.
 3. The thumbnail is the composed frame at the template's thumbnail time, a JPEG written by the
    same ffmpeg process (the composed frames are split and one is kept), so no second process
    decodes the MP4 for it. A keyframe is forced at its time, so a platform's cover-frame seek, or
@@ -151,7 +153,7 @@ def _write_layer(img: Image.Image, path: Path) -> None:
 
 @cache
 def _audio_pool() -> ThreadPoolExecutor:
-    """A thread to wait on the soundtrack's ffmpeg while the video is prepared and encoded."""
+    """Threads that wait on soundtrack encodes (one per render in flight) while the video is made."""
     return ThreadPoolExecutor(max_workers=4, thread_name_prefix="render-audio")
 
 
@@ -686,20 +688,8 @@ def render(
     audio_job: Future[None] | None = None
     try:
         r = _Renderer(template, product, params, duration, size, work, caption_lines, background_video)
-        # The soundtrack is encoded by its own ffmpeg, started first: it runs while the layers are
-        # drawn and the video encoder starts up, when a core is idle, and is muxed in at the end.
-        audio_graph = Graph()
-        audio_stream = r.audio(audio_graph, music, voice)
-        audio_script, m4a = work / "audio.txt", work / "audio.m4a"
-        audio_script.write_text(audio_graph.script())
-        audio_job = _audio_pool().submit(
-            ffmpeg.run,
-            [
-                *audio_graph.input_args(), "-/filter_complex", str(audio_script),
-                "-map", f"[{audio_stream}]", *ffmpeg.AUDIO_ENCODER_ARGS, "-t", num(duration), str(m4a),
-            ],
-            cwd=work,
-        )  # fmt: skip
+        m4a = work / "audio.m4a"
+        audio_job = _start_soundtrack(r, music, voice, m4a)
         r.load_images()
         video = r.video()
         thumb_at = thumbnail_time(template, duration)
@@ -798,6 +788,26 @@ def render(
     (out_dir / "metadata.json").write_text(json.dumps(metadata, indent=2))
     report(100.0)
     return RenderResult(video=final_video, thumbnail=final_thumb, metadata=metadata, preview=final_clip)
+
+
+def _start_soundtrack(r: _Renderer, music: Path | None, voice: Path | None, out: Path) -> Future[None]:
+    """Mix and encode the soundtrack into ``out`` (AAC in MP4) with its own ffmpeg, in the background.
+
+    It starts before the layers are drawn, so it runs while one core is idle (Pillow's drawing,
+    the video encoder's start-up) instead of inside the video encode; a stream copy muxes it in.
+    """
+    graph = Graph()
+    stream = r.audio(graph, music, voice)
+    script = out.with_suffix(".txt")
+    script.write_text(graph.script())
+    return _audio_pool().submit(
+        ffmpeg.run,
+        [
+            *graph.input_args(), "-/filter_complex", str(script), "-map", f"[{stream}]",
+            *ffmpeg.AUDIO_ENCODER_ARGS, "-t", num(r.duration), str(out),
+        ],
+        cwd=out.parent,
+    )  # fmt: skip
 
 
 def _at(value: float, duration: float) -> float:
