@@ -55,11 +55,11 @@ def video_encoder_args(*, keyframes_at: Sequence[float] = ()) -> list[str]:
 
 
 def clip_encoder_args(crf: str) -> list[str]:
-    """H.264 High, yuv420p for a clip cut from a finished video: its frame rate is the source's
-    (``-r`` would make ffmpeg's rate conversion add a frame after a seek)."""
+    """H.264 High, yuv420p for a short, small clip beside the main encode: one thread, so its
+    handful of frames never take a core from the main encoder's threads."""
     return [
         "-c:v", "libx264", "-preset", X264_PRESET, "-crf", crf, "-profile:v", "high",
-        "-pix_fmt", "yuv420p", "-threads", str(threads()),
+        "-pix_fmt", "yuv420p", "-threads", "1",
     ]  # fmt: skip
 
 

@@ -184,7 +184,8 @@ class _Renderer:
         self.graph = Graph()
         self.images: list[Image.Image] = []
         self.bg_canvas: Image.Image | None = None  # the static background, when there is one
-        self.pending: list[Future[None]] = []
+        self.pending: list[Future[object]] = []
+        self.sources: dict[int, list[Future[Image.Image]]] = {}  # a product images layer -> its sources
 
     def s(self, value: float) -> int:
         return round(value * self.scale)
@@ -210,8 +211,27 @@ class _Renderer:
         )
         if needs_images and not self.product.images:
             raise AssetError("the product has no images")
-        for i, path in enumerate(list(self.product.images)[:wanted]):
-            self.images.append(layers.open_image(Path(path), f"product image {i + 1}"))
+        paths = list(self.product.images)[:wanted]
+        opened = _layer_pool().map(
+            lambda i: layers.open_image(Path(paths[i]), f"product image {i + 1}"), range(len(paths))
+        )
+        self.images = list(opened)
+        # the Ken Burns sources are resized on the pool while the other layers are drawn
+        for layer in self._of(ProductImagesLayer):
+            w, h = self._source_size(layer)
+            self.sources[id(layer)] = [
+                _layer_pool().submit(layers.cover, img.convert("RGB"), w, h)
+                for img in self.images[: layer.max_images]
+            ]
+
+    def _box_size(self, layer: ProductImagesLayer) -> tuple[int, int]:
+        return even(self.s(layer.box.w)), even(self.s(layer.box.h))
+
+    def _source_size(self, layer: ProductImagesLayer) -> tuple[int, int]:
+        """The Ken Burns source of an image: its box at the layer's deepest zoom."""
+        bw, bh = self._box_size(layer)
+        scale = ken_burns_source_scale(layer.motion)
+        return even(bw * scale), even(bh * scale)
 
     def _of(self, kind: type[_L]) -> list[_L]:
         return [layer for layer in self.t.layers if isinstance(layer, kind)]
@@ -276,18 +296,13 @@ class _Renderer:
 
     def product_images(self, base: str, layer: ProductImagesLayer) -> str:
         g, d = self.graph, self.duration
-        bw, bh = even(self.s(layer.box.w)), even(self.s(layer.box.h))
-        images = self.images[: layer.max_images]
-        n = len(images)
+        bw, bh = self._box_size(layer)
+        sources = self.sources[id(layer)]
+        n = len(sources)
         seg = d / n
         trans = min(layer.transition_seconds, seg / 2) if layer.transition != "cut" else 0.0
-        supersample = ken_burns_source_scale(layer.motion)
         plan: list[tuple[float, int, Path]] = []  # start, frames, prepared image
-        covers = _layer_pool().map(
-            lambda img: layers.cover(img.convert("RGB"), even(bw * supersample), even(bh * supersample)),
-            images,
-        )
-        for k, prepared in enumerate(covers):
+        for k, prepared in enumerate(source.result() for source in sources):
             start = k * seg
             end = min(d, (k + 1) * seg + (trans if k < n - 1 else 0))
             plan.append(
@@ -485,7 +500,7 @@ class _Renderer:
         """A pre-drawn pulse period looped in memory by ffmpeg; the stream and its frame size."""
         frames = layers.pulse_frames(card, amplitude, period, beat, FPS)
         path = self.work / f"{name}.rgba"  # one raw RGBA file: no encoding, no decoding
-        path.write_bytes(b"".join(frame.tobytes() for frame in frames))
+        self.pending.append(_layer_pool().submit(path.write_bytes, b"".join(f.tobytes() for f in frames)))
         width, height = frames[0].size
         src = self.graph.input(
             "-f", "rawvideo", "-pixel_format", "rgba", "-video_size", f"{width}x{height}",
