@@ -175,3 +175,45 @@ def test_a_full_render_has_an_animated_preview_cut_from_the_video(product, music
     plain = render(template, product, {}, 2.0, tmp_path / "plain", size="720x1280", preview=True)
     assert plain.preview is None and "preview_bytes" not in plain.metadata
     assert not (tmp_path / "plain" / "preview.mp4").exists()
+
+
+@pytest.mark.parametrize(
+    ("rect", "first"),
+    [((60, 200, 600, 666), 12), ((0, 100, 720, 400), 0), ((100, 0, 620, 1280), 5), ((0, 0, 720, 1280), 0)],
+)
+def test_a_box_stacked_into_the_frame_is_the_box_overlaid(product, tmp_path, rect, first):
+    """The opaque product box is put into the frame by cutting bands and stacking them, not by an
+    overlay; the frames must be the overlay's, wherever the box sits, before and after ``first``."""
+    from chalicelib.render.pipeline import _Renderer
+    from chalicelib.render.template import RenderParams
+
+    x, y, w, h = rect
+    r = _Renderer(load_builtin("modern"), product, RenderParams(), 2.0, "720x1280", tmp_path, None, None)
+    g = r.graph
+    base = g.chain(None, "testsrc2=s=720x1280:r=30:d=2,format=yuv420p")
+    box = g.chain(None, f"testsrc=s={w}x{h}:r=30:d=2,format=yuv420p")
+    bases, boxes = [g.tap(base), g.tap(base)], [g.tap(box), g.tap(box)]
+    stacked = r._stacked(bases[0], boxes[0], rect, first)
+    overlaid = g.chain(f"{bases[1]}][{boxes[1]}", f"overlay={x}:{y}:enable='gte(n,{first})':format=yuv420")
+    raws = [tmp_path / "stacked.yuv", tmp_path / "overlaid.yuv"]
+    out_args = [
+        arg
+        for stream, raw in zip((stacked, overlaid), raws, strict=True)
+        for arg in (
+            "-map",
+            f"[{stream}]",
+            "-fps_mode",
+            "passthrough",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "yuv420p",
+            raw,
+        )
+    ]
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-filter_complex", g.script(), *map(str, out_args)], check=True
+    )
+    outputs = [np.fromfile(raw, np.uint8).reshape(-1, 1280 * 3 // 2, 720) for raw in raws]
+    assert outputs[0].shape == outputs[1].shape == (60, 1920, 720)
+    assert np.abs(outputs[0].astype(int) - outputs[1].astype(int)).max() <= 1
