@@ -333,7 +333,7 @@ class _Renderer:
         x, y = self.s(layer.box.x), self.s(layer.box.y)
         window = Window.of(layer.timing, d)
         radius = min(self.s(layer.corner_radius), bw // 2, bh // 2)
-        if radius and self.bg_canvas is not None:
+        if not radius or self.bg_canvas is not None:  # rounded corners are patched from a static background
             rest_from = window.start + (layer.enter.duration if layer.enter.kind != "none" else 0.0)
             exit_len = (
                 min(layer.exit.duration, window.end - window.start) if layer.exit.kind == "fade" else 0.0
@@ -342,7 +342,7 @@ class _Renderer:
             first_alone = seg if n > 1 else d  # the first image is alone until the first slide
             last_alone = (n - 1) * seg + trans if n > 1 else 0.0
             if rest_from <= min(first_alone, rest_to) and rest_to >= last_alone:
-                return self._rounded_box(
+                return self._box(
                     base, sub, layer, (x, y, bw, bh, radius), window, (rest_from, rest_to), zoomed
                 )
         alpha = False
@@ -399,7 +399,7 @@ class _Renderer:
         joined = "".join(f"[{part}]" for part in parts)
         return g.chain(joined[1:-1], f"concat=n={len(parts)}:v=1:a=0,settb=1/{FPS},setpts=N")
 
-    def _rounded_box(
+    def _box(
         self,
         base: str,
         sub: str,
@@ -409,19 +409,20 @@ class _Renderer:
         rest: tuple[float, float],
         zoomed: Callable[[int, int, int | None], str],
     ) -> str:
-        """Rounded corners without an alpha channel while the box stands still.
+        """The product box without an alpha channel while it stands still.
 
         Blending a box-sized alpha layer on every frame costs about as much as the Ken Burns itself.
-        So while the box is at rest it is overlaid opaque, and four small patches cut from the static
-        background round its corners; only the frames of its enter and exit animations (a second,
-        short Ken Burns copy of the first or last image, identical frames) go through an alpha mask.
+        So while the box is at rest it is put in opaque (stacked into the frame, see :meth:`_stacked`),
+        and four small patches cut from the static background round its corners; only the frames of
+        its enter and exit animations (a second, short Ken Burns copy of the first or last image,
+        identical frames) go through an alpha channel, with the rounded mask.
         """
         g, d = self.graph, self.duration
         x, y, bw, bh, radius = rect
         rest_from, rest_to = rest
         n = min(len(self.images), layer.max_images)
-        mask = layers.rounded_mask(bw, bh, radius)
-        mask_path = self.layer_file(mask, "mask")
+        mask = layers.rounded_mask(bw, bh, radius) if radius else None
+        mask_path = self.layer_file(mask, "mask") if mask else None
         segments = []
         if rest_from > window.start:
             first = round(window.start * FPS)
@@ -434,22 +435,20 @@ class _Renderer:
             segments.append((n - 1, first, math.ceil((window.end - rest_to) * FPS) + 1, rest_to, window.end))
         for k, first, count, t0, t1 in segments:
             part = g.chain(zoomed(k, first, count), "format=yuva420p")
-            mask_src = shared_still(g, mask_path, pix_fmt="gray")
-            part = g.chain(f"{part}][{mask_src}", "alphamerge")
+            if mask_path:
+                part = g.chain(f"{part}][{shared_still(g, mask_path, pix_fmt='gray')}", "alphamerge")
             base = place(
                 g, base, part, x=x, y=y, window=window, enter=layer.enter, exit=layer.exit, duration=d,
                 scale=self.scale, is_stream=True, enable=f"between(t,{num(t0)},{num(t1)})",
             )  # fmt: skip
         at_rest = f"between(t,{num(rest_from)},{num(rest_to)})"
-        if (
-            rest_to >= d
-            and all(v % 2 == 0 for v in (x, y, bw, bh))
-            and x + bw <= self.width
-            and y + bh <= self.height
-        ):
+        inside = 0 <= x <= self.width - bw and 0 <= y <= self.height - bh
+        if rest_to >= d and inside and all(v % 2 == 0 for v in (x, y, bw, bh)):
             base = self._stacked(base, sub, (x, y, bw, bh), round(rest_from * FPS))
         else:
             base = g.chain(f"{base}][{sub}", f"overlay=x={x}:y={y}:enable='{at_rest}':format=yuv420")
+        if mask is None:
+            return base
         assert self.bg_canvas is not None
         inverse = Image.eval(mask, lambda v: 255 - v)
         for cx, cy in ((0, 0), (bw - radius, 0), (0, bh - radius), (bw - radius, bh - radius)):
