@@ -33,7 +33,7 @@ class Graph:
     filters: list[str] = field(default_factory=list)
     _count: int = 0
     _taps: dict[str, list[str]] = field(default_factory=dict)  # a stream -> the labels reading it
-    shared: dict[str, str] = field(default_factory=dict)  # a shared input -> its stream
+    _decoded: dict[tuple[Path, str], str] = field(default_factory=dict)  # (image, format) -> stream
 
     def input(self, *args: str | Path) -> str:
         self.inputs.append([str(a) for a in args])
@@ -57,6 +57,13 @@ class Graph:
         label = self.label()
         self._taps.setdefault(stream, []).append(label)
         return label
+
+    def shared_still(self, png: Path, *, pix_fmt: str) -> str:
+        """A still image read several times: decoded once, in ``pix_fmt``, then split."""
+        key = (Path(png), pix_fmt)
+        if key not in self._decoded:
+            self._decoded[key] = self.chain(self.input("-i", png), f"format={pix_fmt}")
+        return self.tap(self._decoded[key])
 
     def script(self) -> str:
         splits = [
@@ -92,14 +99,6 @@ def still(graph: Graph, png: Path, *, alpha: bool = True) -> str:
     """A single PNG frame, converted once to the composition's pixel format."""
     src = graph.input("-i", png)
     return graph.chain(src, f"format={'yuva420p' if alpha else 'yuv420p'}")
-
-
-def shared_still(graph: Graph, png: Path, *, pix_fmt: str) -> str:
-    """Like :func:`still` for an image read several times: decoded once, then split."""
-    key = f"shared:{png}:{pix_fmt}"
-    if key not in graph.shared:
-        graph.shared[key] = graph.chain(graph.input("-i", png), f"format={pix_fmt}")
-    return graph.tap(graph.shared[key])
 
 
 def looped(graph: Graph, src: str, frames: int, duration: float) -> str:

@@ -44,7 +44,6 @@ from chalicelib.render.compose import (
     looped,
     num,
     place,
-    shared_still,
     still,
 )
 from chalicelib.render.errors import AssetError, DurationError, RenderError
@@ -312,7 +311,7 @@ class _Renderer:
         def zoomed(k: int, first: int = 0, count: int | None = None) -> str:
             """Image ``k`` in Ken Burns motion: frames ``first`` to ``first + count`` of its shot."""
             start, frames, path = plan[k]
-            src = shared_still(g, path, pix_fmt="yuv420p")
+            src = g.shared_still(path, pix_fmt="yuv420p")
             moving = ken_burns(
                 g,
                 src,
@@ -436,7 +435,7 @@ class _Renderer:
         for k, first, count, t0, t1 in segments:
             part = g.chain(zoomed(k, first, count), "format=yuva420p")
             if mask_path:
-                part = g.chain(f"{part}][{shared_still(g, mask_path, pix_fmt='gray')}", "alphamerge")
+                part = g.chain(f"{part}][{g.shared_still(mask_path, pix_fmt='gray')}", "alphamerge")
             base = place(
                 g, base, part, x=x, y=y, window=window, enter=layer.enter, exit=layer.exit, duration=d,
                 scale=self.scale, is_stream=True, enable=f"between(t,{num(t0)},{num(t1)})",
